@@ -1,0 +1,14 @@
+"""nnci: neural networks for computational imaging, from first principles on NumPy."""
+from . import ops  # noqa: F401  (attaches the Tensor methods)
+from .backend import manual_seed
+from .io import load, save
+from .ops.elementwise import abs, clamp, cos, exp, log, maximum, minimum, sigmoid, sin, sqrt, tanh, where
+from .ops.linalg import matmul
+from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from .ops.shape import cat, chunk, flatten, flip, permute, reshape, split, squeeze, stack, transpose, unsqueeze
+from .tensor import (Tensor, arange, enable_grad, eye, full, is_grad_enabled, linspace, no_grad, ones, ones_like,
+                     rand, randint, randn, randperm, tensor, zeros, zeros_like)
+from . import nn, optim  # noqa: E402  (nn builds on the ops above)
+from numpy import float32, float64, int64, bool_ as bool  # noqa: E402
+
+__version__ = "0.1.0"

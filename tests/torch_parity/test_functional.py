@@ -1,0 +1,227 @@
+"""nnci.nn.functional against torch.nn.functional on random shapes, strides, paddings and dtypes."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import nnci.nn.functional as F
+from parity import check
+
+DTYPES = [np.float32, np.float64]
+SEEDS = range(6)
+
+
+def conv_case(rng, transposed=False):
+    """A random valid conv configuration: channels, kernel, stride, padding, dilation, groups, sizes."""
+    groups = int(rng.choice([1, 1, 2]))
+    cin, cout = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+    kh, kw = (int(k) for k in rng.integers(1, 4, 2))
+    stride = tuple(int(s) for s in rng.integers(1, 3, 2))
+    dilation = tuple(int(d) for d in rng.integers(1, 3, 2))
+    padding = (int(rng.integers(0, kh)), int(rng.integers(0, kw)))
+    n = int(rng.integers(1, 3))
+    h, w = (int(v) for v in rng.integers(5, 10, 2))
+    return dict(groups=groups, cin=cin, cout=cout, kernel=(kh, kw), stride=stride, dilation=dilation,
+                padding=padding, n=n, h=h, w=w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(12))
+def test_conv2d(seed, dtype):
+    rng = np.random.default_rng(seed)
+    c = conv_case(rng)
+    x = rng.standard_normal((c["n"], c["cin"], c["h"], c["w"])).astype(dtype)
+    w = rng.standard_normal((c["cout"], c["cin"] // c["groups"]) + c["kernel"]).astype(dtype)
+    b = rng.standard_normal(c["cout"]).astype(dtype)
+    kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x, w, b)
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x, w)  # no bias
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4])
+def test_conv2d_string_padding(padding, kernel):
+    rng = np.random.default_rng(kernel)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, kernel, kernel))
+    dilation = 2 if kernel == 3 else 1
+    check(lambda *t: F.conv2d(*t, padding=padding, dilation=dilation),
+          lambda *t: TF.conv2d(*t, padding=padding, dilation=dilation), x, w)
+
+
+def test_conv2d_1x1_and_single_channel_batch_one():
+    rng = np.random.default_rng(1)
+    check(F.conv2d, TF.conv2d, rng.standard_normal((1, 5, 4, 3)), rng.standard_normal((2, 5, 1, 1)))
+    check(F.conv2d, TF.conv2d, rng.standard_normal((1, 1, 5, 5)), rng.standard_normal((1, 1, 3, 3)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(12))
+def test_conv_transpose2d(seed, dtype):
+    rng = np.random.default_rng(100 + seed)
+    c = conv_case(rng)
+    out_pad = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(c["stride"], c["dilation"]))
+    padding = tuple(min(p, d * (k - 1)) for p, d, k in zip(c["padding"], c["dilation"], c["kernel"]))
+    x = rng.standard_normal((c["n"], c["cin"], c["h"] - 2, c["w"] - 2)).astype(dtype)
+    w = rng.standard_normal((c["cin"], c["cout"] // c["groups"]) + c["kernel"]).astype(dtype)
+    b = rng.standard_normal(c["cout"]).astype(dtype)
+    kw = dict(stride=c["stride"], padding=padding, output_padding=out_pad, dilation=c["dilation"],
+              groups=c["groups"])
+    check(lambda *t: F.conv_transpose2d(*t, **kw), lambda *t: TF.conv_transpose2d(*t, **kw), x, w, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_max_pool2d(seed, dtype):
+    rng = np.random.default_rng(200 + seed)
+    k = int(rng.integers(1, 4))
+    kw = dict(kernel_size=k, stride=int(rng.integers(1, 4)), padding=int(rng.integers(0, k // 2 + 1)),
+              dilation=int(rng.integers(1, 3)), ceil_mode=bool(seed % 2))
+    x = rng.standard_normal((int(rng.integers(1, 3)), 2) + tuple(int(v) for v in rng.integers(6, 11, 2)))
+    check(lambda t: F.max_pool2d(t, **kw), lambda t: TF.max_pool2d(t, **kw), x.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_avg_pool2d(seed, dtype):
+    rng = np.random.default_rng(300 + seed)
+    k = int(rng.integers(1, 4))
+    kw = dict(kernel_size=(k, k + 1), stride=int(rng.integers(1, 4)), padding=int(rng.integers(0, k // 2 + 1)),
+              ceil_mode=bool(seed % 2), count_include_pad=bool(seed % 3))
+    x = rng.standard_normal((2, 3) + tuple(int(v) for v in rng.integers(6, 11, 2)))
+    check(lambda t: F.avg_pool2d(t, **kw), lambda t: TF.avg_pool2d(t, **kw), x.astype(dtype))
+
+
+INTERPOLATIONS = [
+    dict(scale_factor=2, mode="nearest"), dict(scale_factor=3, mode="nearest"), dict(size=(7, 5), mode="nearest"),
+    dict(size=(3, 4), mode="nearest"), dict(scale_factor=1.5, mode="nearest"),
+    dict(scale_factor=2, mode="bilinear", align_corners=False), dict(scale_factor=2, mode="bilinear", align_corners=True),
+    dict(size=(9, 4), mode="bilinear", align_corners=False), dict(size=(9, 4), mode="bilinear", align_corners=True),
+    dict(scale_factor=(0.5, 1.5), mode="bilinear", align_corners=False), dict(size=(1, 1), mode="bilinear", align_corners=True),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(INTERPOLATIONS)))
+def test_interpolate(case, dtype):
+    rng = np.random.default_rng(case)
+    kw = INTERPOLATIONS[case]
+    x = rng.standard_normal((2, 3, 6, 5)).astype(dtype)
+    check(lambda t: F.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ndim", [2, 3, 4])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm(ndim, training, dtype):
+    rng = np.random.default_rng(ndim * 2 + training)
+    shape = (4, 3, 5, 6)[:ndim]
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    w, b = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    mean, var = rng.standard_normal(3).astype(dtype), (rng.random(3) + 0.5).astype(dtype)
+    rm_ours, rv_ours = nnci_tensor(mean), nnci_tensor(var)
+    rm_torch, rv_torch = torch.tensor(mean), torch.tensor(var)
+    check(lambda t, ww, bb: F.batch_norm(t, rm_ours, rv_ours, ww, bb, training=training, momentum=0.3),
+          lambda t, ww, bb: TF.batch_norm(t, rm_torch, rv_torch, ww, bb, training=training, momentum=0.3), x, w, b)
+    tol = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rm_ours.numpy(), rm_torch.numpy(), **tol)
+    np.testing.assert_allclose(rv_ours.numpy(), rv_torch.numpy(), **tol)
+
+
+def nnci_tensor(a):
+    import nnci
+    return nnci.tensor(a)
+
+
+ACTIVATIONS = {
+    "relu": (F.relu, TF.relu),
+    "sigmoid": (F.sigmoid, torch.sigmoid),
+    "tanh": (F.tanh, torch.tanh),
+    "softplus": (F.softplus, TF.softplus),
+    "softplus_beta": (lambda t: F.softplus(t, beta=2.5, threshold=5), lambda t: TF.softplus(t, beta=2.5, threshold=5)),
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), lambda t: TF.leaky_relu(t, 0.2)),
+    "elu": (lambda t: F.elu(t, 0.7), lambda t: TF.elu(t, 0.7)),
+    "softmax0": (lambda t: F.softmax(t, 0), lambda t: TF.softmax(t, 0)),
+    "softmax-1": (lambda t: F.softmax(t, -1), lambda t: TF.softmax(t, -1)),
+    "log_softmax": (lambda t: F.log_softmax(t, 1), lambda t: TF.log_softmax(t, 1)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations(name, dtype):
+    rng = np.random.default_rng(len(name))
+    x = (rng.standard_normal((3, 4, 5)) * 4).astype(dtype)
+    check(*ACTIVATIONS[name], x)
+
+
+def test_softmax_large_logits_stay_finite():
+    x = np.array([[1000.0, 0.0, -1000.0]], np.float32)
+    check(lambda t: F.log_softmax(t, 1), lambda t: TF.log_softmax(t, 1), x)
+    check(lambda t: F.softmax(t, 1), lambda t: TF.softmax(t, 1), x)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+def test_pixel_shuffle_and_unshuffle(factor):
+    rng = np.random.default_rng(factor)
+    x = rng.standard_normal((2, 2 * factor * factor, 3, 4))
+    check(lambda t: F.pixel_shuffle(t, factor), lambda t: TF.pixel_shuffle(t, factor), x)
+    y = rng.standard_normal((2, 3, 2 * factor, 3 * factor))
+    check(lambda t: F.pixel_unshuffle(t, factor), lambda t: TF.pixel_unshuffle(t, factor), y)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_regression_losses(reduction, dtype):
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((3, 4, 5)).astype(dtype), rng.standard_normal((3, 4, 5)).astype(dtype)
+    check(lambda x, y: F.mse_loss(x, y, reduction=reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), a, b)
+    check(lambda x, y: F.l1_loss(x, y, reduction=reduction), lambda x, y: TF.l1_loss(x, y, reduction=reduction), a, b)
+    target = (rng.random((3, 4, 5)) > 0.5).astype(dtype)
+    pos = (rng.random(5) + 0.5).astype(dtype)
+    check(lambda x: F.binary_cross_entropy_with_logits(x * 10, target, reduction=reduction, pos_weight=pos),
+          lambda x: TF.binary_cross_entropy_with_logits(x * 10, torch.tensor(target), reduction=reduction,
+                                                        pos_weight=torch.tensor(pos)), a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(8))
+def test_cross_entropy(seed, dtype):
+    rng = np.random.default_rng(400 + seed)
+    classes = int(rng.integers(2, 6))
+    spatial = () if seed % 2 else (3, 2)
+    logits = (rng.standard_normal((4, classes) + spatial) * 3).astype(dtype)
+    target = rng.integers(0, classes, (4,) + spatial)
+    if seed % 4 == 3:
+        target.flat[0] = -100  # ignored
+    kw = dict(reduction=["mean", "sum", "none"][seed % 3], label_smoothing=[0.0, 0.1][seed // 4 % 2])
+    weight = (rng.random(classes) + 0.5).astype(dtype) if seed % 3 == 1 else None
+    check(lambda x: F.cross_entropy(x, target, weight=weight, **kw),
+          lambda x: TF.cross_entropy(x, torch.tensor(target), weight=None if weight is None else torch.tensor(weight),
+                                     **kw), logits)
+    check(lambda x: F.nll_loss(F.log_softmax(x, 1), target, reduction=kw["reduction"]),
+          lambda x: TF.nll_loss(TF.log_softmax(x, 1), torch.tensor(target), reduction=kw["reduction"]), logits)
+
+
+def test_kl_normal_matches_closed_form_in_torch():
+    rng = np.random.default_rng(9)
+    mu, logvar = rng.standard_normal((4, 8)), rng.standard_normal((4, 8)) * 0.5
+
+    def torch_kl(m, lv):
+        q = torch.distributions.Normal(m, torch.exp(0.5 * lv))
+        p = torch.distributions.Normal(torch.zeros_like(m), torch.ones_like(m))
+        return torch.distributions.kl_divergence(q, p).sum()
+
+    check(lambda m, lv: F.kl_normal(m, lv), torch_kl, mu, logvar)
+
+
+def test_dropout_scales_kept_values_and_passes_in_eval():
+    import nnci
+    nnci.manual_seed(0)
+    x = nnci.ones(1000, 100, requires_grad=True)
+    y = F.dropout(x, 0.3, training=True)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.7, rtol=1e-6)
+    assert F.dropout(x, 0.3, training=False) is x
