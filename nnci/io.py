@@ -51,7 +51,7 @@ def _arrays(state: Mapping[str, Any]) -> "OrderedDict[str, Any]":
         array = value.data if isinstance(value, Tensor) else xp.asarray(value)
         if array.dtype not in _NAMES:
             raise TypeError(f"cannot save {name!r}: dtype {array.dtype} has no safetensors name")
-        out[name] = xp.ascontiguousarray(array)
+        out[name] = array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d as 0-d
     return out
 
 

@@ -1,5 +1,3 @@
-import warnings
-warnings.filterwarnings("ignore", message="Using padding=.same. with even kernel")
 import os
 import sys
 

@@ -1,0 +1,264 @@
+"""Side-by-side timing of nnci and PyTorch (CPU) on the same work, with peak memory.
+
+    python benchmarks/bench.py [--only NAME ...] [--repeat N] [--json out.json] [--no-memory]
+
+Both libraries run in this one process with 2 threads each (BLAS for NumPy, intra-op for torch).
+Time is the median of N runs after one warm-up. ratio = torch time / nnci time (above 1: nnci is
+faster). Peak memory is the growth of the peak resident set while one library runs the workload
+once (no warm-up), each library measured in a fresh child process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+os.environ.setdefault("MKL_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import nnci  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+# ----- the same architectures in either library ---------------------------------------------
+def dncnn(lib, depth=17, width=64, channels=1):
+    layers = [lib.Conv2d(channels, width, 3, padding=1), lib.ReLU()]
+    for _ in range(depth - 2):
+        layers += [lib.Conv2d(width, width, 3, padding=1, bias=False), lib.BatchNorm2d(width), lib.ReLU()]
+    layers.append(lib.Conv2d(width, channels, 3, padding=1))
+    return lib.Sequential(*layers)
+
+
+def double_conv(lib, cin, cout):
+    return lib.Sequential(lib.Conv2d(cin, cout, 3, padding=1, bias=False), lib.BatchNorm2d(cout), lib.ReLU(),
+                          lib.Conv2d(cout, cout, 3, padding=1, bias=False), lib.BatchNorm2d(cout), lib.ReLU())
+
+
+def unet(lib, channels=4, widths=(32, 64, 128, 256)):
+    """U-Net with len(widths) levels, transposed-conv upsampling and concatenated skips."""
+    cat = nnci.cat if lib is nnci.nn else torch.cat
+
+    class UNet(lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = lib.ModuleList([double_conv(lib, c, w) for c, w in zip((channels,) + widths[:-1], widths)])
+            self.pool = lib.MaxPool2d(2)
+            self.up = lib.ModuleList([lib.ConvTranspose2d(w, w // 2, 2, stride=2) for w in widths[:0:-1]])
+            self.merge = lib.ModuleList([double_conv(lib, w, w // 2) for w in widths[:0:-1]])
+            self.head = lib.Conv2d(widths[0], channels, 1)
+
+        def forward(self, x):
+            skips = []
+            for i, block in enumerate(self.down):
+                x = block(x)
+                if i < len(self.down) - 1:
+                    skips.append(x)
+                    x = self.pool(x)
+            for up, merge in zip(self.up, self.merge):
+                x = merge(cat([skips.pop(), up(x)], 1))
+            return self.head(x)
+
+    return UNet()
+
+
+def vgg(lib, config=(32, 32, "M", 64, 64, "M", 128, 128, "M"), classes=10):
+    layers, cin = [], 3
+    for item in config:
+        if item == "M":
+            layers.append(lib.MaxPool2d(2))
+        else:
+            layers += [lib.Conv2d(cin, item, 3, padding=1, bias=False), lib.BatchNorm2d(item), lib.ReLU()]
+            cin = item
+    layers += [lib.Flatten(), lib.Linear(cin * 4 * 4, 256), lib.ReLU(), lib.Linear(256, classes)]
+    return lib.Sequential(*layers)
+
+
+def small_cnn(lib):
+    return lib.Sequential(lib.Conv2d(1, 16, 3, padding=1), lib.BatchNorm2d(16), lib.ReLU(), lib.MaxPool2d(2),
+                          lib.Conv2d(16, 32, 3, padding=1), lib.BatchNorm2d(32), lib.ReLU(), lib.MaxPool2d(2),
+                          lib.Flatten(), lib.Linear(32 * 7 * 7, 10))
+
+
+# ----- workloads: each returns a zero-argument step for a library ------------------------------
+LIBS = {"nnci": (nnci, nnci.nn, nnci.nn.functional, nnci.optim), "torch": (torch, torch.nn, torch.nn.functional, torch.optim)}
+
+
+def train_step(lib_name, build, x_shape, target):
+    base, nn, F, optim = LIBS[lib_name]
+    model = build(nn)
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = base.tensor(rng.standard_normal(x_shape).astype(np.float32))
+    y = target(base, rng, model, x)
+
+    def step():
+        optimizer.zero_grad()
+        out = model(x)
+        loss = F.cross_entropy(out, y) if y.dtype in (np.int64, torch.int64) else F.mse_loss(out, y)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def same_shape_target(base, rng, model, x):
+    return base.tensor(rng.standard_normal(tuple(x.shape)).astype(np.float32))
+
+
+def class_target(base, rng, model, x):
+    return base.tensor(rng.integers(0, 10, x.shape[0]))
+
+
+def forward_backward(lib_name, build, x_shape):
+    base, nn, F, _ = LIBS[lib_name]
+    model = build(nn)
+    x = base.tensor(np.random.default_rng(0).standard_normal(x_shape).astype(np.float32))
+
+    def step():
+        model.zero_grad()
+        out = model(x)
+        (out * out).mean().backward()
+    return step
+
+
+def inference(lib_name, build, x_shape):
+    base, nn, F, _ = LIBS[lib_name]
+    model = build(nn)
+    model.eval()
+    x = base.tensor(np.random.default_rng(0).standard_normal(x_shape).astype(np.float32))
+
+    def step():
+        with base.no_grad():
+            model(x)
+    return step
+
+
+def micro(lib_name, fn, *shapes):
+    """fn(F, *tensors) forward then backward of sum(out * upstream)."""
+    base, nn, F, _ = LIBS[lib_name]
+    rng = np.random.default_rng(0)
+    tensors = [base.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in shapes]
+    upstream = None
+
+    def step():
+        nonlocal upstream
+        for t in tensors:
+            t.grad = None
+        out = fn(F, *tensors)
+        if upstream is None:
+            upstream = base.tensor(rng.standard_normal(tuple(out.shape)).astype(np.float32))
+        (out * upstream).sum().backward()
+    return step
+
+
+WORKLOADS = {
+    "dncnn17_train_b16_40x40": lambda lib: train_step(lib, dncnn, (16, 1, 40, 40), same_shape_target),
+    "unet4_fwd_bwd_1x4x128x128": lambda lib: forward_backward(lib, unet, (1, 4, 128, 128)),
+    "vgg_train_b64_3x32x32": lambda lib: train_step(lib, vgg, (64, 3, 32, 32), class_target),
+    "dncnn17_infer_512x512": lambda lib: inference(lib, dncnn, (1, 1, 512, 512)),
+    "small_cnn_train_b64_28x28": lambda lib: train_step(lib, small_cnn, (64, 1, 28, 28), class_target),
+    "conv3x3_s1_64to64_b16_40x40": lambda lib: micro(lib, lambda F, x, w: F.conv2d(x, w, padding=1),
+                                                     (16, 64, 40, 40), (64, 64, 3, 3)),
+    "conv3x3_s2_32to64_b16_64x64": lambda lib: micro(lib, lambda F, x, w: F.conv2d(x, w, stride=2, padding=1),
+                                                     (16, 32, 64, 64), (64, 32, 3, 3)),
+    "conv1x1_s1_64to32_b16_40x40": lambda lib: micro(lib, lambda F, x, w: F.conv2d(x, w), (16, 64, 40, 40),
+                                                     (32, 64, 1, 1)),
+    "conv1x1_s2_64to32_b16_40x40": lambda lib: micro(lib, lambda F, x, w: F.conv2d(x, w, stride=2),
+                                                     (16, 64, 40, 40), (32, 64, 1, 1)),
+    "conv_transpose2x2_s2_64to32_b8_32x32": lambda lib: micro(
+        lib, lambda F, x, w: F.conv_transpose2d(x, w, stride=2), (8, 64, 32, 32), (64, 32, 2, 2)),
+    "max_pool2d_2x2_b16_64x64x64": lambda lib: micro(lib, lambda F, x: F.max_pool2d(x, 2), (16, 64, 64, 64)),
+    "batch_norm_train_b16_64x40x40": lambda lib: micro(
+        lib, lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True), (16, 64, 40, 40), (64,), (64,)),
+    "interpolate_bilinear_x2_b8_32x32x32": lambda lib: micro(
+        lib, lambda F, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), (8, 32, 32, 32)),
+    "interpolate_nearest_x2_b8_32x32x32": lambda lib: micro(
+        lib, lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest"), (8, 32, 32, 32)),
+}
+
+
+def time_workload(name: str, repeat: int) -> dict:
+    steps = {lib: WORKLOADS[name](lib) for lib in ("nnci", "torch")}
+    times = {lib: [] for lib in steps}
+    for step in steps.values():
+        step()  # warm-up
+    for _ in range(repeat):  # interleave so that machine noise hits both alike
+        for lib, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[lib].append(time.perf_counter() - start)
+    return {lib: statistics.median(t) for lib, t in times.items()}
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def measure_peak(name: str, lib: str) -> float:
+    """Run the workload once here; return the peak RSS growth in MB over the RSS before the run.
+
+    ru_maxrss is not used: Linux carries it across exec from the parent. VmHWM belongs to this
+    address space, and writing 5 to clear_refs resets it to the current RSS.
+    """
+    step = WORKLOADS[name](lib)
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    before = _status_kb("VmRSS")
+    step()
+    return (_status_kb("VmHWM") - before) / 1024
+
+
+def peak_memory_mb(name: str, lib: str) -> float:
+    """Peak RSS growth (MB) of one run of the workload, in a fresh process."""
+    out = subprocess.run([sys.executable, __file__, "--measure-peak", name, lib], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="workload names (substrings)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--measure-peak", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure_peak:
+        print(measure_peak(*args.measure_peak))
+        return
+    names = [n for n in WORKLOADS if not args.only or any(s in n for s in args.only)]
+    results = []
+    header = f"{'workload':40s} {'nnci s':>9s} {'torch s':>9s} {'ratio':>6s} {'nnci MB':>8s} {'torch MB':>8s}"
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        t = time_workload(name, args.repeat)
+        row = {"workload": name, "nnci_s": t["nnci"], "torch_s": t["torch"], "ratio": t["torch"] / t["nnci"]}
+        if not args.no_memory:
+            row["nnci_peak_mb"] = peak_memory_mb(name, "nnci")
+            row["torch_peak_mb"] = peak_memory_mb(name, "torch")
+        results.append(row)
+        mem = (f"{row['nnci_peak_mb']:8.0f} {row['torch_peak_mb']:8.0f}" if not args.no_memory else "")
+        print(f"{name:40s} {row['nnci_s']:9.4f} {row['torch_s']:9.4f} {row['ratio']:6.2f} {mem}", flush=True)
+    if args.json:
+        meta = {"numpy": np.__version__, "torch": torch.__version__, "threads": 2, "repeat": args.repeat,
+                "cpu": os.uname().machine, "date": time.strftime("%Y-%m-%d %H:%M")}
+        with open(args.json, "w") as handle:
+            json.dump({"meta": meta, "results": results}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
