@@ -45,21 +45,18 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     """y = (x - mean) / sqrt(var + eps) w + b; batch statistics when training (updating the running ones)"""
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {x.shape}")
-    axes = (0,) + tuple(range(2, x.ndim))
-    if training:
-        count = x.numel() // x.shape[1]
-        if count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
-        mean = x.data.mean(axis=axes)
-        var = x.data.var(axis=axes)
-        if running_mean is not None:
-            with no_grad():
-                running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean
-                running_var.data[...] = (1 - momentum) * running_var.data + momentum * var * (count / (count - 1))
-    else:
-        mean, var = running_mean.data, running_var.data
+    if training and x.numel() // x.shape[1] <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
     affine = () if weight is None else (weight, bias)
-    return BatchNorm.apply(x, *affine, mean=mean, var=var, eps=eps, batch_stats=training)
+    stats: dict = {}
+    if training:
+        y = BatchNorm.apply(x, *affine, mean=None, var=None, eps=eps, stats=stats)
+        if running_mean is not None:  # running averages use the unbiased variance, as torch
+            count = stats["count"]
+            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * stats["mean"]
+            running_var.data[...] = (1 - momentum) * running_var.data + momentum * stats["var"] * (count / (count - 1))
+        return y
+    return BatchNorm.apply(x, *affine, mean=running_mean.data, var=running_var.data, eps=eps, stats=stats)
 
 
 class _Mask(Function):

@@ -8,11 +8,11 @@ from ..tensor import Function, Tensor
 class ReLU(Function):
     """y = max(x, 0);  dx = g [x > 0]"""
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        self.x = x  # the graph holds x anyway; a stored mask would be one more array per layer
+        return xp.maximum(x, 0)
 
     def backward(self, g):
-        return (g * self.mask,)
+        return (g * (self.x > 0),)
 
 
 class LeakyReLU(Function):

@@ -3,9 +3,15 @@
 Three array kernels serve both ops, because a transposed convolution's forward is a
 convolution's input gradient and vice versa:
 
-- `conv_forward`:     y[n,o,h,w] = sum_{c,i,j} x[n,c,h*s+i*d, w*s+j*d] W[o,c,i,j]   (im2col + one GEMM)
-- `conv_input_grad`:  dx[n,c,h*s+i*d, w*s+j*d] += sum_o g[n,o,h,w] W[o,c,i,j]      (one GEMM per offset)
-- `conv_weight_grad`: dW[o,c,i,j] = sum_{n,h,w} g[n,o,h,w] x[n,c,h*s+i*d, w*s+j*d] (one GEMM)
+- `conv_forward`:     y[n,o,h,w] = sum_{c,i,j} x[n,c,h*s+i*d, w*s+j*d] W[o,c,i,j]
+- `conv_input_grad`:  dx[n,c,h*s+i*d, w*s+j*d] += sum_o g[n,o,h,w] W[o,c,i,j]
+- `conv_weight_grad`: dW[o,c,i,j] = sum_{n,h,w} g[n,o,h,w] x[n,c,h*s+i*d, w*s+j*d]
+
+Stride 1 (most imaging layers) uses the *grid* layout: the padded batch as a (C, N*Hp*Wp)
+matrix. A kernel offset (i, j) is then a shift by i*d*Wp + j*d columns, so each kernel
+offset is one GEMM on a contiguous column window, with no im2col copy at all. Outputs are
+computed at every grid position and the Hp-Ho, Wp-Wo positions that straddle a row or image
+border are dropped. Other strides use im2col (windows as rows) and one GEMM.
 """
 from __future__ import annotations
 
@@ -34,6 +40,106 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: t
         return xp.ascontiguousarray(windows[..., 0, 0].transpose(0, 2, 3, 1)).reshape(n * ho * wo, c), (ho, wo)
     cols = xp.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5))
     return cols.reshape(n * ho * wo, c * kh * kw), (ho, wo)
+
+
+def to_grid(x: Any) -> Any:
+    """(N, C, H, W) -> (C, N*H*W): channels as rows, every pixel of the batch as a column."""
+    n, c, h, w = x.shape
+    return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
+
+
+def pad_to_grid(x: Any, pads: tuple[int, int, int, int]) -> tuple[Any, tuple[int, int]]:
+    """(N, C, H, W) padded by (top, bottom, left, right) straight into the grid layout (C, N*Hp*Wp).
+
+    A negative pad crops instead. Returns the grid and its (Hp, Wp).
+    """
+    n, c, h, w = x.shape
+    top, bottom, left, right = pads
+    x = x[:, :, max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
+    top, bottom, left, right = (max(p, 0) for p in pads)
+    h, w = x.shape[2:]
+    grid = xp.zeros((c, n, h + top + bottom, w + left + right), x.dtype)
+    grid[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    return grid.reshape(c, -1), grid.shape[2:]
+
+
+def from_grid(y: Any, n: int, grid_hw: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+    """(O, L) values at grid positions -> (N, O, Ho, Wo), keeping the positions of whole windows."""
+    (hp, wp), (ho, wo) = grid_hw, out_hw
+    step = y.strides[1]
+    valid = xp.lib.stride_tricks.as_strided(y, (y.shape[0], n, ho, wo), (y.strides[0], hp * wp * step, wp * step, step))
+    return xp.ascontiguousarray(valid.transpose(1, 0, 2, 3))
+
+
+def _grid_shifts(kernel: tuple[int, int], dilation: tuple[int, int], width: int) -> list[int]:
+    return [i * dilation[0] * width + j * dilation[1] for i in range(kernel[0]) for j in range(kernel[1])]
+
+
+_COLUMN_BLOCK = 2_400_000  # floats per block of stacked columns (~10 MB): big GEMMs, bounded memory
+
+
+def _column_blocks(xf: Any, shifts: list[int], span: int) -> Any:
+    """Yield (start, stop, cols) where cols[k*C + c, p] = xf[c, start + p + shifts[k]]: im2col a block at a time."""
+    c = xf.shape[0]
+    if shifts == [0]:  # 1x1 kernel: the grid itself is the column matrix
+        yield 0, span, xf[:, :span]
+        return
+    width = max(1024, _COLUMN_BLOCK // (c * len(shifts)))
+    cols = xp.empty((c * len(shifts), min(width, span)), xf.dtype)
+    for start in range(0, span, width):
+        stop = min(start + width, span)
+        for k, shift in enumerate(shifts):
+            cols[k * c:(k + 1) * c, :stop - start] = xf[:, start + shift:stop + shift]
+        yield start, stop, cols[:, :stop - start]
+
+
+def grid_span(grid_len: int, kernel: tuple[int, int], dilation: tuple[int, int], width: int) -> int:
+    """How many leading grid positions have a whole window inside the grid."""
+    return grid_len - _grid_shifts(kernel, dilation, width)[-1]
+
+
+def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tuple[int, int]) -> Any:
+    """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[c, p + i d Wp + j d] for the grid positions p with whole windows."""
+    o, c, kh, kw = weight.shape
+    shifts = _grid_shifts((kh, kw), dilation, grid_hw[1])
+    span = xf.shape[1] - shifts[-1]
+    wmat = xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
+    y = xp.empty((o, span), xf.dtype)
+    for start, stop, cols in _column_blocks(xf, shifts, span):
+        xp.matmul(wmat, cols, out=y[:, start:stop])
+    return y
+
+
+def grid_weight_grad(gf: Any, xf: Any, kernel: tuple[int, int], grid_hw: tuple[int, int],
+                     dilation: tuple[int, int]) -> Any:
+    """dW[o, c, i, j] = sum_p g[o, p] xf[c, p + i d Wp + j d], g given at the positions with whole windows."""
+    shifts = _grid_shifts(kernel, dilation, grid_hw[1])
+    c = xf.shape[0]
+    dw = xp.zeros((gf.shape[0], len(shifts) * c), gf.dtype)
+    for start, stop, cols in _column_blocks(xf, shifts, gf.shape[1]):
+        dw += gf[:, start:stop] @ cols.T
+    return dw.reshape((gf.shape[0],) + tuple(kernel) + (c,)).transpose(0, 3, 1, 2)
+
+
+def flipped_transpose(weight: Any) -> Any:
+    """W[o, c, i, j] -> W[c, o, kh-1-i, kw-1-j]: the kernel of a convolution's adjoint."""
+    return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
+def adjoint_pads(pads: tuple[int, int, int, int], kernel: tuple[int, int],
+                 dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Padding of g under which correlating with the flipped kernel gives the stride-1 input gradient."""
+    top, bottom, left, right = pads
+    reach_h, reach_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+    return reach_h - top, reach_h - bottom, reach_w - left, reach_w - right
+
+
+def grad_to_grid(g: Any, grid_hw: tuple[int, int], span: int) -> Any:
+    """(N, O, Ho, Wo) -> (O, span): g placed at its grid positions, zeros at the dropped ones."""
+    n, o, ho, wo = g.shape
+    gf = xp.zeros((o, n, grid_hw[0], grid_hw[1]), g.dtype)
+    gf[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
+    return gf.reshape(o, -1)[:, :span]
 
 
 def conv_forward(x: Any, weight: Any, stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[Any, Any]:
@@ -72,41 +178,72 @@ def _group_slices(total: int, groups: int) -> list[slice]:
     return [slice(k * size, (k + 1) * size) for k in range(groups)]
 
 
+def _per_group(parts: list) -> Any:
+    return parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0)
+
+
 class Conv2d(Function):
     """y = x (*) W + b;  dx = W^T (*) g, dW = g (*) x, db = sum g  (per group)"""
     def forward(self, x, weight, *bias, stride, padding, dilation, groups):
-        (top, bottom, left, right) = padding
-        self.input_shape, self.padding = x.shape, padding
+        top, bottom, left, right = padding
+        n, _, h, w = x.shape
+        kh, kw = weight.shape[2:]
+        self.input_shape, self.padding, self.weight = x.shape, padding, weight
         self.stride, self.dilation, self.groups = stride, dilation, groups
-        if any(padding):
-            x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-        self.padded_hw = x.shape[2:]
-        self.weight = weight
-        outs, self.cols = [], []
-        for cin, cout in zip(_group_slices(x.shape[1], groups), _group_slices(weight.shape[0], groups)):
-            y, cols = conv_forward(x[:, cin], weight[cout], stride, dilation)
-            outs.append(y)
-            self.cols.append(cols if self.needs_input_grad[1] else None)
-        y = outs[0] if groups == 1 else xp.concatenate(outs, axis=1)
+        self.grid_hw = (h + top + bottom, w + left + right)
+        out_hw = ((self.grid_hw[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
+                  (self.grid_hw[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+        self.out_hw = out_hw
+        cins = _group_slices(x.shape[1], groups)
+        couts = _group_slices(weight.shape[0], groups)
+        if stride == (1, 1):
+            xf, _ = pad_to_grid(x, padding)
+            y = _per_group([grid_correlate(xf[ci], weight[co], self.grid_hw, dilation) for ci, co in zip(cins, couts)])
+            self.saved = x if self.needs_input_grad[1] else None  # held by the graph anyway; re-padded in backward
+            y = from_grid(y, n, self.grid_hw, out_hw)
+        else:
+            if any(padding):
+                x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+            outs, cols = [], []
+            for ci, co in zip(cins, couts):
+                y, c = conv_forward(x[:, ci], weight[co], stride, dilation)
+                outs.append(y)
+                cols.append(c)
+            y = outs[0] if groups == 1 else xp.concatenate(outs, axis=1)
+            self.saved = cols if self.needs_input_grad[1] else None
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
         return y
 
     def backward(self, g):
-        groups = self.groups
+        groups, (top, bottom, left, right) = self.groups, self.padding
+        cins = _group_slices(self.input_shape[1], groups)
         couts = _group_slices(g.shape[1], groups)
+        n = g.shape[0]
         dx = dw = None
-        if self.needs_input_grad[0]:
-            parts = [conv_input_grad(g[:, co], self.weight[co], self.padded_hw, self.stride, self.dilation)
-                     for co in couts]
-            dx = parts[0] if groups == 1 else xp.concatenate(parts, axis=1)
-            top, bottom, left, right = self.padding
-            dx = xp.ascontiguousarray(dx[:, :, top:dx.shape[2] - bottom, left:dx.shape[3] - right])
-        if self.needs_input_grad[1]:
-            wshape = (g.shape[1] // groups,) + self.weight.shape[1:]
-            parts = [conv_weight_grad(g[:, co], cols, wshape) for co, cols in zip(couts, self.cols)]
-            dw = parts[0] if groups == 1 else xp.concatenate(parts, axis=0)
-        self.cols = None  # free the im2col buffer as soon as it has served
+        if self.stride == (1, 1):
+            kernel = self.weight.shape[2:]
+            if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
+                gq, gq_hw = pad_to_grid(g, adjoint_pads(self.padding, kernel, self.dilation))
+                dx = _per_group([grid_correlate(gq[co], flipped_transpose(self.weight[co]), gq_hw, self.dilation)
+                                 for co in couts])
+                dx = from_grid(dx, n, gq_hw, self.input_shape[2:])
+            if self.needs_input_grad[1]:
+                span = grid_span(n * self.grid_hw[0] * self.grid_hw[1], kernel, self.dilation, self.grid_hw[1])
+                gf = grad_to_grid(g, self.grid_hw, span)
+                xf, _ = pad_to_grid(self.saved, self.padding)
+                dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, self.grid_hw, self.dilation)
+                                 for ci, co in zip(cins, couts)])
+        else:
+            if self.needs_input_grad[0]:
+                parts = [conv_input_grad(g[:, co], self.weight[co], self.grid_hw, self.stride, self.dilation)
+                         for co in couts]
+                dx = parts[0] if groups == 1 else xp.concatenate(parts, axis=1)
+                dx = xp.ascontiguousarray(dx[:, :, top:dx.shape[2] - bottom, left:dx.shape[3] - right])
+            if self.needs_input_grad[1]:
+                wshape = (g.shape[1] // groups,) + self.weight.shape[1:]
+                dw = _per_group([conv_weight_grad(g[:, co], cols, wshape) for co, cols in zip(couts, self.saved)])
+        self.saved = None  # free the saved input as soon as it has served
         db = g.sum(axis=(0, 2, 3)) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return dx, dw, db
 
@@ -118,36 +255,57 @@ class ConvTranspose2d(Function):
         kh, kw = weight.shape[2:]
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = stride, dilation, padding, output_padding
         full_hw = ((h - 1) * sh + dh * (kh - 1) + 1 + oh, (w - 1) * sw + dw * (kw - 1) + 1 + ow)
-        self.x, self.weight, self.groups = x, weight, groups
+        self.x_shape, self.weight, self.groups = x.shape, weight, groups
         self.stride, self.dilation, self.padding, self.full_hw = stride, dilation, padding, full_hw
         cins = _group_slices(x.shape[1], groups)
-        parts = [conv_input_grad(x[:, ci], weight[ci], full_hw, stride, dilation) for ci in cins]
-        y = parts[0] if groups == 1 else xp.concatenate(parts, axis=1)
-        y = xp.ascontiguousarray(y[:, :, ph:full_hw[0] - ph, pw:full_hw[1] - pw])
+        # stride 1: the input gradient of a padding-p convolution, i.e. the flipped kernel on re-padded x
+        self.grid = stride == (1, 1) and output_padding == (0, 0)
+        self.saved = x
+        if self.grid:
+            out_hw = (full_hw[0] - 2 * ph, full_hw[1] - 2 * pw)
+            xq, xq_hw = pad_to_grid(x, adjoint_pads((ph, ph, pw, pw), (kh, kw), dilation))
+            y = _per_group([grid_correlate(xq[ci], flipped_transpose(weight[ci]), xq_hw, dilation) for ci in cins])
+            y = from_grid(y, n, xq_hw, out_hw)
+        else:
+            parts = [conv_input_grad(x[:, ci], weight[ci], full_hw, stride, dilation) for ci in cins]
+            y = parts[0] if groups == 1 else xp.concatenate(parts, axis=1)
+            y = xp.ascontiguousarray(y[:, :, ph:full_hw[0] - ph, pw:full_hw[1] - pw])
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
         return y
 
     def backward(self, g):
-        ph, pw = self.padding
-        full_h, full_w = self.full_hw
-        g_full = xp.pad(g, ((0, 0), (0, 0), (ph, full_h - g.shape[2] - ph), (pw, full_w - g.shape[3] - pw)))
-        # rows/cols added by output_padding receive nothing from x: drop them so the conv sees exactly x's grid
-        (sh, sw), (dh, dw), (kh, kw) = self.stride, self.dilation, self.weight.shape[2:]
-        h, w = self.x.shape[2:]
-        g_full = g_full[:, :, :(h - 1) * sh + dh * (kh - 1) + 1, :(w - 1) * sw + dw * (kw - 1) + 1]
+        (ph, pw), (full_h, full_w) = self.padding, self.full_hw
+        n, _, h, w = self.x_shape
         groups = self.groups
-        cins = _group_slices(self.x.shape[1], groups)
+        cins = _group_slices(self.x_shape[1], groups)
         couts = _group_slices(g.shape[1], groups)
-        dx_parts, dw_parts = [], []
-        for ci, co in zip(cins, couts):
-            y, cols = conv_forward(g_full[:, co], self.weight[ci], self.stride, self.dilation)
+        dx = dw = None
+        if self.grid:  # backward of the adjoint is the convolution itself
+            kernel = self.weight.shape[2:]
+            gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw))
             if self.needs_input_grad[0]:
-                dx_parts.append(y)
+                dx = _per_group([grid_correlate(gf[co], self.weight[ci], grid_hw, self.dilation)
+                                 for ci, co in zip(cins, couts)])
+                dx = from_grid(dx, n, grid_hw, (h, w))
             if self.needs_input_grad[1]:
-                dw_parts.append(conv_weight_grad(self.x[:, ci], cols, self.weight[ci].shape))
-        dx = (xp.concatenate(dx_parts, axis=1) if dx_parts else None)
-        dw = (xp.concatenate(dw_parts, axis=0) if dw_parts else None)
+                xg = grad_to_grid(self.saved, grid_hw, grid_span(gf.shape[1], kernel, self.dilation, grid_hw[1]))
+                dw = _per_group([grid_weight_grad(xg[ci], gf[co], kernel, grid_hw, self.dilation)
+                                 for ci, co in zip(cins, couts)])
+        else:
+            g_full = xp.pad(g, ((0, 0), (0, 0), (ph, full_h - g.shape[2] - ph), (pw, full_w - g.shape[3] - pw)))
+            # rows/cols added by output_padding receive nothing from x: drop them so the conv sees exactly x's grid
+            (sh, sw), (dh, dw_), (kh, kw) = self.stride, self.dilation, self.weight.shape[2:]
+            g_full = g_full[:, :, :(h - 1) * sh + dh * (kh - 1) + 1, :(w - 1) * sw + dw_ * (kw - 1) + 1]
+            dx_parts, dw_parts = [], []
+            for ci, co in zip(cins, couts):
+                y, cols = conv_forward(g_full[:, co], self.weight[ci], self.stride, self.dilation)
+                dx_parts.append(y)
+                if self.needs_input_grad[1]:
+                    dw_parts.append(conv_weight_grad(self.saved[:, ci], cols, self.weight[ci].shape))
+            dx = xp.concatenate(dx_parts, axis=1) if self.needs_input_grad[0] else None
+            dw = _per_group(dw_parts) if dw_parts else None
+        self.saved = None
         db = g.sum(axis=(0, 2, 3)) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return dx, dw, db
 

@@ -225,3 +225,38 @@ def test_dropout_scales_kept_values_and_passes_in_eval():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), kept / 0.7, rtol=1e-6)
     assert F.dropout(x, 0.3, training=False) is x
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
+    """The grid kernels (stride 1) against the im2col kernels at array level, and the ops against torch."""
+    from nnci.ops import conv as C
+    rng = np.random.default_rng(500 + seed)
+    groups = int(rng.choice([1, 2]))
+    cin, cout = groups * int(rng.integers(1, 5)), groups * int(rng.integers(1, 5))
+    k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    dilation = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    n, h, w = int(rng.integers(1, 4)), int(rng.integers(9, 14)), int(rng.integers(9, 14))
+    x = rng.standard_normal((n, cin // groups, h, w))
+    weight = rng.standard_normal((cout, cin // groups) + k)
+    y_im2col, cols = C.conv_forward(x, weight, (1, 1), dilation)
+    grid_hw = (h, w)
+    y_grid = C.from_grid(C.grid_correlate(C.to_grid(x), weight, grid_hw, dilation), n, grid_hw, y_im2col.shape[2:])
+    np.testing.assert_allclose(y_grid, y_im2col, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y_im2col.shape)
+    span = C.grid_span(n * h * w, k, dilation, w)
+    gq, gq_hw = C.pad_to_grid(g, C.adjoint_pads((0, 0, 0, 0), k, dilation))
+    dx_grid = C.from_grid(C.grid_correlate(gq, C.flipped_transpose(weight), gq_hw, dilation), n, gq_hw, (h, w))
+    np.testing.assert_allclose(dx_grid, C.conv_input_grad(g, weight, grid_hw, (1, 1), dilation), rtol=1e-12, atol=1e-12)
+    gf = C.grad_to_grid(g, grid_hw, span)
+    np.testing.assert_allclose(C.grid_weight_grad(gf, C.to_grid(x), k, grid_hw, dilation),
+                               C.conv_weight_grad(g, cols, weight.shape), rtol=1e-12, atol=1e-12)
+    xs = rng.standard_normal((n, cin, h, w))
+    ws = rng.standard_normal((cout, cin // groups) + k)
+    pad = (int(rng.integers(0, k[0] + 1)), int(rng.integers(0, k[1] + 1)))
+    kw = dict(padding=pad, dilation=dilation, groups=groups)
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), xs, ws, rng.standard_normal(cout))
+    pad_t = tuple(min(p, d * (kk - 1)) for p, d, kk in zip(pad, dilation, k))
+    wt = rng.standard_normal((cin, cout // groups) + k)
+    kw_t = dict(padding=pad_t, dilation=dilation, groups=groups)
+    check(lambda *t: F.conv_transpose2d(*t, **kw_t), lambda *t: TF.conv_transpose2d(*t, **kw_t), xs, wt)

@@ -51,8 +51,13 @@ def test_small_cnn_forward_backward_matches_torch(train, dtype):
     out_theirs.square().sum().backward()
     (out_ours ** 2).sum().backward()
     grads_theirs = dict(theirs.named_parameters())
+    # absolute tolerance relative to the model's gradient scale: a bias feeding batch norm has a true
+    # gradient of exactly 0, so in float32 both libraries return rounding noise there, accumulated over
+    # 19 layers; the float64 case of this test keeps the strict check on every formula
+    scale = max(float(p.grad.abs().max()) for p in theirs.parameters())
+    grad_tol = dict(rtol=tol["rtol"], atol=(1e-4 if dtype == np.float32 else tol["atol"]) * max(1.0, scale))
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), grads_theirs[name].grad.numpy(), **tol, err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), grads_theirs[name].grad.numpy(), **grad_tol, err_msg=name)
     for key, value in theirs.state_dict().items():  # running statistics updated alike
         np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), **tol, err_msg=key)
 
