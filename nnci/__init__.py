@@ -3,7 +3,8 @@ from . import ops  # noqa: F401  (attaches the Tensor methods)
 from .backend import manual_seed
 from .io import load, save
 from .ops.elementwise import abs, clamp, cos, exp, log, maximum, minimum, sigmoid, sin, sqrt, tanh, where
-from .ops.linalg import matmul
+from .ops.activation import relu, softmax, log_softmax
+from .ops.linalg import matmul, matmul as mm, matmul as bmm
 from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 from .ops.shape import cat, chunk, flatten, flip, permute, reshape, split, squeeze, stack, transpose, unsqueeze
 from .tensor import (Tensor, arange, enable_grad, eye, full, is_grad_enabled, linspace, no_grad, ones, ones_like,

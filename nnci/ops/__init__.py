@@ -20,7 +20,10 @@ _METHODS = {
     "reshape": shape.reshape, "view": shape.reshape, "permute": shape.permute, "transpose": shape.transpose,
     "flatten": shape.flatten, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "expand": shape.expand,
     "split": shape.split, "chunk": shape.chunk, "flip": shape.flip,
-    "matmul": linalg.matmul,
+    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul,
+    # torch's method spellings of the operators
+    "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y, "div": lambda x, y: x / y,
+    "neg": lambda x: -x, "t": lambda x: shape.transpose(x, 0, 1) if x.ndim == 2 else x,
 }
 
 for _name, _fn in _METHODS.items():
