@@ -16,7 +16,7 @@ from ..tensor import Function, Tensor, as_tensor, no_grad
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "softplus", "leaky_relu", "elu", "softmax", "log_softmax",
-    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "interpolate", "batch_norm", "dropout",
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "batch_norm", "dropout",
     "pixel_shuffle", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "binary_cross_entropy_with_logits", "kl_normal", "clamp", "where", "flatten",
 ]
@@ -32,6 +32,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                         "cast one of them (e.g. x.float())")
     y = matmul(x, weight.T, op="linear")
     return y + bias if bias is not None else y
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
+    """y[n,c,i,j] = mean of x over the bin [floor(i H / h), ceil((i + 1) H / h)) x (same for columns)"""
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = x.shape[2:]
+    out_h, out_w = out_h or h, out_w or w
+    if h % out_h == 0 and w % out_w == 0:  # equal bins: one pooling op
+        return avg_pool2d(x, (h // out_h, w // out_w))
+    from ..ops.shape import stack
+    rows = []
+    for i in range(out_h):
+        r0, r1 = (i * h) // out_h, -(-((i + 1) * h) // out_h)
+        cols = [x[:, :, r0:r1, (j * w) // out_w:-(-((j + 1) * w) // out_w)].mean((2, 3)) for j in range(out_w)]
+        rows.append(stack(cols, -1))
+    return stack(rows, -2)
 
 
 def pad(x: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:

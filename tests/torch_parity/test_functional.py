@@ -260,3 +260,9 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     wt = rng.standard_normal((cin, cout // groups) + k)
     kw_t = dict(padding=pad_t, dilation=dilation, groups=groups)
     check(lambda *t: F.conv_transpose2d(*t, **kw_t), lambda *t: TF.conv_transpose2d(*t, **kw_t), xs, wt)
+
+
+@pytest.mark.parametrize("size", [1, 2, (3, 2), (5, 4), (2, None)])
+def test_adaptive_avg_pool2d(size):
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))
+    check(lambda t: F.adaptive_avg_pool2d(t, size), lambda t: TF.adaptive_avg_pool2d(t, size), x)

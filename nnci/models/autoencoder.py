@@ -1,0 +1,75 @@
+"""Convolutional autoencoder: an encoder of conv+pool blocks to a small latent vector, and a decoder back.
+
+The bottleneck keeps the structure that recurs in the training images and loses rare details,
+which is what makes the reconstruction error useful for finding defects.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..tensor import Tensor
+from .. import nn
+
+
+def conv_encoder(in_channels: int, widths: Sequence[int], batch_norm: bool) -> nn.Sequential:
+    """[conv3x3, (BN), ReLU, maxpool 2] per width: halves the size each time."""
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for width in widths:
+        layers.append(nn.Conv2d(channels, width, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(width))
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]
+        channels = width
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(out_channels: int, widths: Sequence[int], upsampling: str, batch_norm: bool) -> nn.Sequential:
+    """The mirror of conv_encoder: per width, double the size (transposed conv or upsample+conv), then a 3x3 conv out."""
+    layers: list[nn.Module] = []
+    widths = list(widths)[::-1]
+    for i, width in enumerate(widths):
+        nxt = widths[i + 1] if i + 1 < len(widths) else widths[-1]
+        if upsampling == "transpose":
+            layers.append(nn.ConvTranspose2d(width, nxt, 2, stride=2, bias=not batch_norm))
+        elif upsampling in ("nearest", "bilinear"):
+            layers += [nn.Upsample(scale_factor=2, mode=upsampling),
+                       nn.Conv2d(width, nxt, 3, padding=1, bias=not batch_norm)]
+        else:
+            raise ValueError(f"upsampling must be 'transpose', 'nearest' or 'bilinear', got {upsampling!r}")
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(nxt))
+        layers.append(nn.ReLU())
+    layers.append(nn.Conv2d(widths[-1], out_channels, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
+class ConvAutoencoder(nn.Module):
+    """x -> encoder -> flatten -> Linear(latent_dim) -> Linear -> reshape -> decoder -> x_hat (logits or sigmoid)"""
+
+    def __init__(self, in_channels: int = 1, image_size: int = 32, widths: Sequence[int] = (32, 64),
+                 latent_dim: int = 32, upsampling: str = "transpose", batch_norm: bool = False,
+                 sigmoid_output: bool = True) -> None:
+        super().__init__()
+        scale = 2 ** len(widths)
+        if image_size % scale:
+            raise ValueError(f"ConvAutoencoder: image_size {image_size} must be divisible by 2^{len(widths)}")
+        self.code_shape = (widths[-1], image_size // scale, image_size // scale)
+        flat = widths[-1] * (image_size // scale) ** 2
+        self.in_channels, self.image_size, self.latent_dim = in_channels, image_size, latent_dim
+        self.sigmoid_output = sigmoid_output
+        self.encoder = conv_encoder(in_channels, widths, batch_norm)
+        self.to_latent = nn.Linear(flat, latent_dim)
+        self.from_latent = nn.Linear(latent_dim, flat)
+        self.decoder = conv_decoder(in_channels, widths, upsampling, batch_norm)
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.to_latent(self.encoder(x).flatten(1))
+
+    def decode(self, z: Tensor) -> Tensor:
+        h = self.from_latent(z).relu().reshape((z.shape[0],) + self.code_shape)
+        out = self.decoder(h)
+        return out.sigmoid() if self.sigmoid_output else out
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
