@@ -1,0 +1,70 @@
+"""Bundled photos, patches, noise models and synthetic shapes."""
+import numpy as np
+import pytest
+import skimage.color
+import skimage.data
+
+from nnci.data import (PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, dihedral, gaussian_noise, load_photo, poisson_gaussian_noise,
+                       random_patches, synthetic_shapes)
+
+
+def test_photos_load_offline_and_gray_matches_scikit_image():
+    np.testing.assert_allclose(load_photo("camera"), skimage.data.camera() / 255.0, atol=1e-7)
+    np.testing.assert_allclose(load_photo("astronaut"), skimage.color.rgb2gray(skimage.data.astronaut()), atol=1e-5)
+    color = load_photo("coffee", gray=False)
+    assert color.shape == (400, 600, 3) and color.dtype == np.float32 and 0 <= color.min() and color.max() <= 1
+    with pytest.raises(ValueError, match="unknown photo 'lena'"):
+        load_photo("lena")
+
+
+def test_split_is_fixed_and_disjoint():
+    assert set(TRAIN_PHOTOS).isdisjoint(TEST_PHOTOS)
+    assert set(TRAIN_PHOTOS) | set(TEST_PHOTOS) == set(PHOTOS)
+
+
+def test_dihedral_gives_the_eight_symmetries():
+    patch = np.arange(9.0).reshape(1, 3, 3)
+    variants = {dihedral(patch, k).tobytes() for k in range(8)}
+    assert len(variants) == 8
+
+
+def test_random_patches_come_from_the_images():
+    rng = np.random.default_rng(0)
+    image = np.arange(40 * 50, dtype=np.float32).reshape(40, 50)
+    patches = random_patches([image], 8, 20, rng, augment=False)
+    assert patches.shape == (20, 1, 8, 8)
+    for p in patches[:, 0]:  # each is a contiguous window: row steps of 50, column steps of 1
+        assert np.all(np.diff(p, axis=1) == 1) and np.all(np.diff(p, axis=0) == 50)
+    augmented = random_patches([image], 8, 50, np.random.default_rng(1))
+    assert not np.all(np.diff(augmented[:, 0], axis=2) == 1)  # some were rotated or flipped
+    with pytest.raises(ValueError, match="smaller than the patch size"):
+        random_patches([image], 64, 1, rng)
+
+
+def test_gaussian_noise_has_the_asked_sigma():
+    rng = np.random.default_rng(0)
+    clean = np.full((4, 1, 200, 200), 0.5, np.float32)
+    noisy, sigmas = gaussian_noise(clean, 25, rng)
+    assert noisy.dtype == np.float32 and np.all(sigmas == 25)
+    assert abs((noisy - clean).std() * 255 - 25) < 0.3
+    noisy, sigmas = gaussian_noise(clean, (0, 55), rng)
+    for n, s in zip(noisy, sigmas):
+        assert abs((n - 0.5).std() * 255 - s) < 0.3 + 0.02 * s
+
+
+def test_poisson_gaussian_noise_variance():
+    rng = np.random.default_rng(0)
+    clean = np.full((1, 1, 300, 300), 0.25, np.float32)
+    noisy = poisson_gaussian_noise(clean, peak=100, read_sigma=5, rng=rng)
+    expected = 0.25 / 100 + (5 / 255) ** 2  # shot variance x/peak plus read variance
+    assert abs(noisy.var() - expected) / expected < 0.05
+
+
+def test_synthetic_shapes_are_seeded_with_exact_masks():
+    images, masks = synthetic_shapes(6, 32, seed=3)
+    again, again_masks = synthetic_shapes(6, 32, seed=3)
+    np.testing.assert_array_equal(images, again)
+    np.testing.assert_array_equal(masks, again_masks)
+    assert set(np.unique(masks)) <= {0.0, 1.0} and 0.02 < masks.mean() < 0.6
+    for image, mask in zip(images[:, 0], masks[:, 0]):  # the shapes differ from the background
+        assert abs(image[mask > 0].mean() - image[mask == 0].mean()) > 0.15
