@@ -47,7 +47,9 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    from .tasks import TASKS
+
     parser = argparse.ArgumentParser(prog="nnci", description="Neural networks for computational imaging.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="train a small CNN on the bundled digits and report test accuracy")
@@ -55,14 +57,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     demo_parser.set_defaults(run=demo)
+    for name, task in TASKS.items():
+        task_parser = commands.add_parser(name, help=task.HELP, description=task.HELP)
+        actions = task_parser.add_subparsers(dest="action", metavar="ACTION")
+        task.add_arguments(actions)
+        task_parser.set_defaults(usage=task_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .io import WeightsFileError
+    from .tasks.common import UserError
+    from .train import TrainingDiverged
+
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
-        parser.print_help()
+        (getattr(args, "usage", None) or parser).print_help(sys.stderr)
         return 2
     try:
         return args.run(args)
+    except (UserError, WeightsFileError, TrainingDiverged) as error:
+        print(f"nnci: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("nnci: interrupted", file=sys.stderr)
         return 130
 
 

@@ -1,0 +1,127 @@
+"""The contract every task follows on the command line.
+
+train --out DIR writes DIR/model.safetensors (weights + the config that rebuilds the model, in its
+metadata), DIR/config.json, DIR/history.json and DIR/loss.png; eval --weights W [--json] prints a
+table or {"model": {...}, "baselines": {name: {...}}}; run applies a model to the user's input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from ..io import WeightsFileError, load_safetensors, safetensors_metadata, save_safetensors
+from ..nn.module import Module
+from ..train import write_json
+
+WEIGHTS = "model.safetensors"
+
+
+class UserError(Exception):
+    """A mistake in the user's input: reported as one line, without a traceback."""
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, epochs: int, minutes: float) -> None:
+    parser.add_argument("--out", required=True, type=Path, help="directory for model, config, history and plots")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--minutes", type=float, default=minutes, help=f"wall-time budget (default {minutes:g})")
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and sampling")
+    parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.safetensors")
+    parser.add_argument("--force", action="store_true", help="overwrite a model already in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--out", type=Path, help="directory for the pictures (default: next to the weights)")
+
+
+def prepare_out_dir(args: argparse.Namespace) -> Path:
+    """Create the output directory and prove it writable before any training starts."""
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".nnci-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to output directory {out}: {error.strerror or error}") from None
+    if (out / WEIGHTS).exists() and not (args.force or args.resume):
+        raise UserError(f"{out / WEIGHTS} already exists; use --force to overwrite it or --resume to continue")
+    return out
+
+
+def save_model(model: Module, task: str, config: dict, out: Path) -> None:
+    """Weights with the task and config in the metadata, plus config.json beside them."""
+    save_safetensors(model.state_dict(), out / WEIGHTS, metadata={"nnci_task": task, "nnci_config": json.dumps(config)})
+    write_json(out / "config.json", {"task": task, **config})
+
+
+def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[Module, dict]:
+    """Rebuild the model a weights file was trained as, and load it; errors name the file and what is wrong."""
+    path = Path(path)
+    try:
+        metadata = safetensors_metadata(path)
+        tensors = load_safetensors(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such weights file") from None
+    except (WeightsFileError, OSError) as error:
+        raise UserError(str(error)) from None
+    found = metadata.get("nnci_task")
+    if found is None:
+        raise UserError(f"{path}: not written by 'nnci {task} train' (no task in its metadata)")
+    if found != task:
+        raise UserError(f"{path}: weights of task '{found}', not '{task}'")
+    config = json.loads(metadata["nnci_config"])
+    model = build(config)
+    try:
+        model.load_state_dict(tensors)
+    except ValueError as error:
+        raise UserError(f"{path}: {error}") from None
+    model.eval()
+    return model, config
+
+
+def report(result: dict, as_json: bool, title: str) -> None:
+    """Print {"model": {...}, "baselines": {...}} as JSON or as a readable table."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    rows = [("nnci model", result["model"])] + list(result.get("baselines", {}).items())
+    metrics = sorted({k for _, values in rows for k in values})
+    width = max(len(name) for name, _ in rows) + 2
+    cell = {m: max(12, len(m) + 2) for m in metrics}
+    print(title)
+    print(" " * width + "".join(f"{m:>{cell[m]}s}" for m in metrics))
+    for name, values in rows:
+        cells = "".join(f"{values[m]:{cell[m]}.4f}" if isinstance(values.get(m), (int, float)) else f"{'-':>{cell[m]}s}"
+                        for m in metrics)
+        print(f"{name:<{width}s}{cells}")
+    for key, value in result.items():
+        if key not in ("model", "baselines"):
+            print(f"{key}: {value}")
+
+
+def picture_dir(args: argparse.Namespace) -> Path:
+    out = Path(args.out) if getattr(args, "out", None) else Path(args.weights).parent
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_write
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    plt.close(fig)
+
+
+def pyplot() -> Any:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt

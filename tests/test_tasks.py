@@ -1,0 +1,124 @@
+"""The task command lines: the shared contract, the quality targets, and bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnci
+from nnci.cli import main
+from nnci.tasks.approximate import constructive_network, evaluate_on_grid, target_function
+
+CONTRACT = ("model.safetensors", "config.json", "history.json", "loss.png")
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_classify_reaches_97_percent_with_the_defaults(tmp_path, capsys):
+    out = tmp_path / "classify"
+    assert main(["classify", "train", "--out", str(out), "--quiet"]) == 0
+    assert all((out / name).exists() for name in CONTRACT)
+    result = run_json(capsys, ["classify", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    assert result["model"]["accuracy"] >= 0.97
+    assert result["model"]["accuracy"] > result["baselines"]["nearest class mean"]["accuracy"]
+    assert (out / "confusion.png").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "classify"
+
+
+def test_synthesize_contract_and_elbo_report(tmp_path, capsys):
+    out = tmp_path / "vae"
+    assert main(["synthesize", "train", "--out", str(out), "--epochs", "3", "--quiet"]) == 0
+    assert all((out / name).exists() for name in CONTRACT)
+    result = run_json(capsys, ["synthesize", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    model = result["model"]
+    assert model["elbo"] == pytest.approx(-(model["reconstruction_nll"] + model["kl"]), rel=1e-6)
+    assert model["reconstruction_nll"] > result["reconstruction_nll_floor"]
+    assert (out / "samples.png").exists() and (out / "interpolation.png").exists()
+    assert main(["synthesize", "run", "--weights", str(out / "model.safetensors"), "-n", "8",
+                 "-o", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_constructive_error_falls_with_width_and_is_small_for_sin():
+    f = target_function("sin")
+    errors = [evaluate_on_grid(constructive_network(f, n, 0.0, 1.0), f, 0.0, 1.0)[2]["max_error"]
+              for n in (2, 4, 8, 16, 32, 64, 128, 256)]
+    assert all(a > b for a, b in zip(errors, errors[1:]))
+    assert errors[-1] < 0.02
+
+
+def test_approximate_contract_and_user_expression(tmp_path, capsys):
+    out = tmp_path / "approx"
+    assert main(["approximate", "train", "--function", "x**2 - 0.5*abs(x)", "--domain", "-1", "1", "--units", "16",
+                 "--epochs", "300", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert all((out / name).exists() for name in CONTRACT) and (out / "approximation.png").exists()
+    result = run_json(capsys, ["approximate", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    assert result["model"]["max_error"] < 0.1
+    assert "constructive" in result["baselines"]
+    assert main(["approximate", "train", "--function", "__import__('os')", "--out", str(tmp_path / "x")]) == 1
+    assert "unknown names" in capsys.readouterr().err
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "nnci.cli", *args], capture_output=True, text=True)
+
+
+def test_unknown_task_or_option_prints_usage_without_traceback():
+    for args in (["segmentify"], ["classify", "train", "--bogus"], ["classify"]):
+        result = cli(*args)
+        assert result.returncode == 2, args
+        assert "usage: nnci" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unwritable_output_directory_is_reported_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli("classify", "train", "--out", str(blocker / "sub"))
+    assert result.returncode == 1
+    assert "cannot write to output directory" in result.stderr and "Traceback" not in result.stderr
+    assert "epoch" not in result.stdout
+
+
+def test_existing_model_is_not_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "a"
+    assert main(["approximate", "train", "--units", "4", "--epochs", "5", "--out", str(out), "--quiet"]) == 0
+    before = (out / "model.safetensors").read_bytes()
+    assert main(["approximate", "train", "--units", "4", "--epochs", "5", "--out", str(out), "--quiet"]) == 1
+    assert "already exists; use --force" in capsys.readouterr().err
+    assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_weights_of_another_task_or_architecture_are_rejected(tmp_path, capsys):
+    out = tmp_path / "a"
+    assert main(["approximate", "train", "--units", "4", "--epochs", "5", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    weights = str(out / "model.safetensors")
+    assert main(["classify", "eval", "--weights", weights]) == 1
+    assert "weights of task 'approximate', not 'classify'" in capsys.readouterr().err
+    # same task, but the tensors do not fit the architecture the config describes
+    state = {k: v.numpy() for k, v in nnci.load(weights).items()}
+    state["0.weight"] = np.zeros((5, 1), np.float32)
+    meta = nnci.io.safetensors_metadata(weights)
+    nnci.save(state, tmp_path / "bad.safetensors", metadata=meta)
+    assert main(["approximate", "eval", "--weights", str(tmp_path / "bad.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert "0.weight: checkpoint (5, 1), model (4, 1)" in err
+    (tmp_path / "junk.safetensors").write_bytes(b"not weights at all")
+    assert main(["approximate", "eval", "--weights", str(tmp_path / "junk.safetensors")]) == 1
+    assert "junk.safetensors" in capsys.readouterr().err
+
+
+def test_approximate_sweep_prints_the_table_and_writes_plots(tmp_path, capsys):
+    assert main(["approximate", "run", "--function", "sin", "--steps", "30", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines if line.strip() and line.split()[0].isdigit()]
+    assert [int(r[0]) for r in rows] == [2, 4, 8, 16, 32, 64, 128, 256]
+    assert float(rows[-1][1]) < 0.02
+    assert (tmp_path / "error_curve.png").exists() and (tmp_path / "approximations.png").exists()
+    assert len(json.loads((tmp_path / "sweep.json").read_text())) == 8
