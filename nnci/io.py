@@ -29,11 +29,18 @@ class WeightsFileError(ValueError):
     """A weights file that is missing, truncated, corrupt or in a foreign format."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Any) -> None:
     """Call write(file) on a temporary file next to `path`, then rename it over `path`."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes files private; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

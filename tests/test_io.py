@@ -111,3 +111,12 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     monkeypatch.undo()
     np.testing.assert_array_equal(nnci.load(path)["a"].numpy(), np.ones(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]  # no temporary left behind
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        nnci.save({"a": np.ones(2, np.float32)}, tmp_path / "w.safetensors")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o644
