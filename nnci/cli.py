@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .io import WeightsFileError
+    from .io import ImageFileError, WeightsFileError
     from .tasks.common import UserError
     from .train import TrainingDiverged
 
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except (UserError, WeightsFileError, TrainingDiverged) as error:
+    except (UserError, WeightsFileError, ImageFileError, TrainingDiverged) as error:
         print(f"nnci: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

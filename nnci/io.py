@@ -168,3 +168,67 @@ def load(path: str | os.PathLike) -> "OrderedDict[str, Tensor]":
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
             raise WeightsFileError(f"{path}: not a valid .npz weights file ({error})") from None
     return load_safetensors(path)
+
+
+# ----- images --------------------------------------------------------------------------------
+class ImageFileError(ValueError):
+    """An image file that is missing, unreadable, truncated or not an image."""
+
+
+def read_image(path: str | os.PathLike) -> tuple[Any, dict]:
+    """An image file as float32 in [0, 1], (H, W) or (H, W, 3), and {'bits': 8 or 16, 'channels': 1 or 3}."""
+    import warnings
+
+    import skimage.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageFileError(f"{path}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = skimage.io.imread(path)
+    except Exception as error:  # imageio/Pillow/tifffile raise many kinds for bad files
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise ImageFileError(f"{path}: cannot read as an image ({type(error).__name__}: {first_line})") from None
+    image = xp.asarray(image)
+    if image.ndim == 3 and image.shape[2] in (2, 4):  # drop alpha
+        image = image[..., :image.shape[2] - 1]
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ImageFileError(f"{path}: expected a gray or RGB image, got an array of shape {image.shape}")
+    if image.dtype == xp.uint16:
+        bits, scaled = 16, image.astype(xp.float32) / 65535.0
+    elif image.dtype == xp.uint8 or image.dtype == xp.bool_:
+        bits, scaled = 8, image.astype(xp.float32) / (1.0 if image.dtype == xp.bool_ else 255.0)
+    elif image.dtype.kind == "f":
+        bits, scaled = 16, xp.clip(image.astype(xp.float32), 0, 1)
+    else:
+        raise ImageFileError(f"{path}: unsupported pixel type {image.dtype}")
+    return scaled, {"bits": bits, "channels": 1 if image.ndim == 2 else 3}
+
+
+def write_image(path: str | os.PathLike, image: Any, bits: int = 8) -> None:
+    """Write values in [0, 1] as an 8- or 16-bit image (JPEG is always 8-bit), atomically."""
+    import warnings
+
+    import skimage.io
+
+    path = Path(path)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        bits = 8
+    scale, dtype = (65535.0, xp.uint16) if bits == 16 else (255.0, xp.uint8)
+    data = xp.round(xp.clip(image, 0, 1) * scale).astype(dtype)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            skimage.io.imsave(tmp, data, check_contrast=False)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

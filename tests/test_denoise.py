@@ -1,0 +1,123 @@
+"""nnci denoise: tiling, file formats and bit depths, eval report, bad input, and the shipped weights."""
+import json
+
+import numpy as np
+import pytest
+import skimage.io
+
+import nnci
+from nnci.cli import main
+from nnci.io import read_image
+from nnci.models import DnCNN
+from nnci.tasks.denoise import SHIPPED, denoise_array, shipped_weights
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Small gray and colour models trained for a few steps through the real command line."""
+    root = tmp_path_factory.mktemp("models")
+    for name, extra in (("gray", []), ("color", ["--color"])):
+        assert main(["denoise", "train", "--out", str(root / name), "--epochs", "1", "--patches", "32", "--batch", "16",
+                     "--depth", "4", "--width", "8", "--quiet", *extra]) == 0
+    return root
+
+
+def test_tiled_equals_untiled():
+    nnci.manual_seed(0)
+    model = DnCNN(depth=6, width=8)
+    model.eval()
+    image = np.random.default_rng(0).random((1, 37, 45)).astype(np.float32)
+    whole = denoise_array(model, image)
+    tiled = denoise_array(model, image, tile=10)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix,dtype,color", [(".png", np.uint8, False), (".tif", np.uint16, False),
+                                                (".png", np.uint8, True), (".jpg", np.uint8, False)])
+def test_run_keeps_format_bit_depth_and_size(tmp_path, tiny, suffix, dtype, color):
+    rng = np.random.default_rng(1)
+    top = np.iinfo(dtype).max
+    shape = (30, 41, 3) if color else (30, 41)
+    source = tmp_path / f"in{suffix}"
+    skimage.io.imsave(source, (rng.random(shape) * top).astype(dtype), check_contrast=False)
+    target = tmp_path / f"out{suffix}"
+    weights = tiny / ("color" if color else "gray") / "model.safetensors"
+    assert main(["denoise", "run", str(source), "-o", str(target), "--weights", str(weights), "--tile", "16"]) == 0
+    written = skimage.io.imread(target)
+    assert written.dtype == dtype and written.shape == shape
+
+
+def test_eval_reports_model_and_baselines(tmp_path, tiny, capsys):
+    weights = tiny / "gray" / "model.safetensors"
+    assert main(["denoise", "eval", "--weights", str(weights), "--sigma", "25", "--json", "--out", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"psnr_sigma25", "ssim_sigma25"} <= set(result["model"])
+    gaussian = result["baselines"]["gaussian filter (best width)"]["psnr_sigma25"]
+    assert gaussian > result["baselines"]["noisy"]["psnr_sigma25"] + 3
+    try:
+        import bm3d  # noqa: F401
+        assert "bm3d" in result["baselines"]
+    except ImportError:
+        assert result["bm3d"].startswith("absent")
+    assert (tmp_path / "denoise_comparison.png").exists()
+
+
+def write_png(path, array):
+    skimage.io.imsave(path, array, check_contrast=False)
+    return path
+
+
+def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, capsys):
+    gray = str(tiny / "gray" / "model.safetensors")
+    good = write_png(tmp_path / "good.png", np.zeros((20, 20), np.uint8))
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(good.read_bytes()[:40])
+    rgb = write_png(tmp_path / "rgb.png", np.zeros((20, 20, 3), np.uint8))
+    existing = tmp_path / "exists.png"
+    existing.write_bytes(b"keep me")
+    cases = [
+        (["denoise", "run", str(text), "-o", str(tmp_path / "o1.png"), "--weights", gray], "notes.png: cannot read"),
+        (["denoise", "run", str(truncated), "-o", str(tmp_path / "o2.png"), "--weights", gray], "cut.png: cannot read"),
+        (["denoise", "run", str(tmp_path / "absent.png"), "-o", str(tmp_path / "o3.png"), "--weights", gray],
+         "no such image file"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "missing-dir" / "o.png"), "--weights", gray],
+         "does not exist"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "o4.png"), "--sigma", "80", "--weights", gray],
+         "sigma 80 is outside"),
+        (["denoise", "run", str(rgb), "-o", str(tmp_path / "o5.png"), "--weights", gray], "rgb.png is RGB"),
+        (["denoise", "run", str(good), "-o", str(existing), "--weights", gray], "use --force"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "o6.png"), "--weights", str(text)], "notes.png"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (argv, err)
+    assert existing.read_bytes() == b"keep me"
+    assert not (tmp_path / "o1.png").exists()
+
+
+def test_train_on_a_user_folder_and_direct_mapping(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        write_png(folder / f"p{i}.png", (rng.random((60, 70, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "direct"
+    assert main(["denoise", "train", "--data", str(folder), "--no-residual", "--out", str(out), "--epochs", "1",
+                 "--patches", "16", "--batch", "8", "--depth", "3", "--width", "4", "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["residual"] is False and config["data"] == str(folder)
+    assert main(["denoise", "train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
+    assert "not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not all(shipped_weights(k).exists() for k in SHIPPED), reason="shipped weights not built yet")
+def test_shipped_weights_denoise_the_demo_photo(tmp_path, capsys):
+    assert main(["denoise", "demo", "-o", str(tmp_path / "demo.png")]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    before, after = (float(part.split(" dB")[0].split()[-1]) for part in line.split("->"))
+    assert after > before + 8
+    image, info = read_image(tmp_path / "demo.png")
+    assert info["channels"] == 3 and image.shape[1] > image.shape[0]
