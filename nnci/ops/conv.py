@@ -260,8 +260,17 @@ class ConvTranspose2d(Function):
         cins = _group_slices(x.shape[1], groups)
         # stride 1: the input gradient of a padding-p convolution, i.e. the flipped kernel on re-padded x
         self.grid = stride == (1, 1) and output_padding == (0, 0)
+        # kernel == stride (the usual 2x upsampling): windows do not overlap, so one GEMM scatters everything
+        self.blocks = (stride == (kh, kw) and padding == (0, 0) and output_padding == (0, 0) and dilation == (1, 1)
+                       and groups == 1 and not self.grid)
         self.saved = x
-        if self.grid:
+        if self.blocks:
+            cout = weight.shape[1]
+            rows = to_grid(x).T  # (N*H*W, Cin)
+            y = rows @ weight.reshape(weight.shape[0], -1)  # (N*H*W, Cout*kh*kw)
+            y = xp.ascontiguousarray(y.reshape(n, h, w, cout, kh, kw).transpose(0, 3, 1, 4, 2, 5))
+            y = y.reshape(n, cout, h * kh, w * kw)
+        elif self.grid:
             out_hw = (full_hw[0] - 2 * ph, full_hw[1] - 2 * pw)
             xq, xq_hw = pad_to_grid(x, adjoint_pads((ph, ph, pw, pw), (kh, kw), dilation))
             y = _per_group([grid_correlate(xq[ci], flipped_transpose(weight[ci]), xq_hw, dilation) for ci in cins])
@@ -281,7 +290,17 @@ class ConvTranspose2d(Function):
         cins = _group_slices(self.x_shape[1], groups)
         couts = _group_slices(g.shape[1], groups)
         dx = dw = None
-        if self.grid:  # backward of the adjoint is the convolution itself
+        if self.blocks:
+            kh, kw = self.weight.shape[2:]
+            cout = g.shape[1]
+            blocks = xp.ascontiguousarray(g.reshape(n, cout, h, kh, w, kw).transpose(0, 2, 4, 1, 3, 5))
+            blocks = blocks.reshape(n * h * w, cout * kh * kw)
+            weight = self.weight.reshape(self.weight.shape[0], -1)
+            if self.needs_input_grad[0]:
+                dx = xp.ascontiguousarray((blocks @ weight.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2))
+            if self.needs_input_grad[1]:
+                dw = (to_grid(self.saved) @ blocks).reshape(self.weight.shape)
+        elif self.grid:  # backward of the adjoint is the convolution itself
             kernel = self.weight.shape[2:]
             gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw))
             if self.needs_input_grad[0]:

@@ -40,24 +40,35 @@ def _pad_for_pool(x: Any, padding, kernel, stride, dilation, out_hw, value: floa
 
 
 class MaxPool2d(Function):
-    """y = max over each window;  dx = g routed to the first maximum of each window"""
+    """y = max over each window;  dx = g routed to the first maximum of each window (raster order, as torch)"""
     def forward(self, x, kernel, stride, padding, dilation, out_hw):
         self.shape, self.kernel, self.stride, self.dilation, self.padding = x.shape, kernel, stride, dilation, padding
         self.out_hw = out_hw
         xpad = _pad_for_pool(x, padding, kernel, stride, dilation, out_hw, -xp.inf)
         self.padded_hw = xpad.shape[2:]
-        win = _windows(xpad, kernel, stride, dilation, out_hw)
-        flat = win.reshape(win.shape[:4] + (-1,))
-        self.argmax = flat.argmax(axis=-1)
-        return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+        # a running maximum over the kernel offsets: strided views only, no copy of the windows
+        best = self.argmax = None
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                rows, cols = _offset_slices(i, j, stride, dilation, out_hw)
+                view = xpad[:, :, rows, cols]
+                if best is None:
+                    best = view.copy()
+                    self.argmax = xp.zeros(best.shape, xp.int16)
+                    continue
+                better = view > best  # strict: ties keep the earlier offset
+                xp.copyto(best, view, where=better)
+                xp.putmask(self.argmax, better, i * kernel[1] + j)
+        return best
 
     def backward(self, g):
         kh, kw = self.kernel
         dx = xp.zeros(self.shape[:2] + tuple(self.padded_hw), g.dtype)
+        zero = xp.zeros((), g.dtype)
         for i in range(kh):
             for j in range(kw):
                 rows, cols = _offset_slices(i, j, self.stride, self.dilation, self.out_hw)
-                dx[:, :, rows, cols] += g * (self.argmax == i * kw + j)
+                dx[:, :, rows, cols] += xp.where(self.argmax == i * kw + j, g, zero)
         ph, pw = self.padding
         return (dx[:, :, ph:ph + self.shape[2], pw:pw + self.shape[3]],)
 

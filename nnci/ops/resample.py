@@ -48,11 +48,17 @@ class RepeatNearest(Function):
     """y = each pixel repeated k x k times (nearest, integer factor);  dx = sum of each k x k block of g"""
     def forward(self, x, factor):
         self.factor = factor
-        return x.repeat(factor[0], axis=2).repeat(factor[1], axis=3)
+        (fh, fw), (n, c, h, w) = factor, x.shape
+        return xp.broadcast_to(x[:, :, :, None, :, None], (n, c, h, fh, w, fw)).reshape(n, c, h * fh, w * fw)
 
     def backward(self, g):
-        (fh, fw), (n, c, h, w) = self.factor, g.shape
-        return (g.reshape(n, c, h // fh, fh, w // fw, fw).sum(axis=(3, 5)),)
+        fh, fw = self.factor
+        dx = g[:, :, 0::fh, 0::fw].copy()
+        for i in range(fh):  # one strided add per position in the block: faster than a sum over strided axes
+            for j in range(fw):
+                if i or j:
+                    dx += g[:, :, i::fh, j::fw]
+        return (dx,)
 
 
 def interpolate(x: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",

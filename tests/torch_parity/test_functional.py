@@ -266,3 +266,25 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
 def test_adaptive_avg_pool2d(size):
     x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))
     check(lambda t: F.adaptive_avg_pool2d(t, size), lambda t: TF.adaptive_avg_pool2d(t, size), x)
+
+
+@pytest.mark.parametrize("kernel,stride", [(2, 2), (3, 2), (3, 1)])
+def test_max_pool2d_ties_route_the_gradient_like_torch(kernel, stride):
+    x = np.random.default_rng(kernel + stride).integers(0, 3, (2, 2, 9, 8)).astype(np.float64)  # many ties
+    check(lambda t: F.max_pool2d(t, kernel, stride), lambda t: TF.max_pool2d(t, kernel, stride), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel", [(2, 2), (2, 3), (1, 1), (3, 3)])
+def test_conv_transpose2d_non_overlapping_blocks(kernel, dtype):
+    """kernel == stride takes the one-GEMM path."""
+    rng = np.random.default_rng(kernel[0] * 10 + kernel[1])
+    x, w, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 4) + kernel), rng.standard_normal(4)
+    check(lambda *t: F.conv_transpose2d(*t, stride=kernel), lambda *t: TF.conv_transpose2d(*t, stride=kernel),
+          x.astype(dtype), w.astype(dtype), b.astype(dtype))
+
+
+@pytest.mark.parametrize("factor", [2, 3, (2, 3)])
+def test_nearest_integer_upsampling(factor):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    check(lambda t: F.interpolate(t, scale_factor=factor), lambda t: TF.interpolate(t, scale_factor=factor), x)
