@@ -13,6 +13,21 @@ from .module import Module, Parameter
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+def _init_weight_and_bias(layer: Module, name: str, weight_shape: tuple, in_channels: int, out_channels: int,
+                          groups: int, bias: bool, dtype) -> None:
+    """Check the grouping, create weight (and bias, or a None placeholder) and apply torch's default init."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: in_channels {in_channels} and out_channels {out_channels} "
+                         f"must be divisible by groups {groups}")
+    dtype = dtype or default_dtype
+    layer.weight = Parameter(xp.empty(weight_shape, dtype))
+    if bias:
+        layer.bias = Parameter(xp.empty(out_channels, dtype))
+    else:
+        layer.register_parameter("bias", None)
+    default_layer_init_(layer.weight, layer.bias)
+
+
 class Conv2d(Module):
     """y = b + W (*) x over 2-D windows; weight (out, in / groups, kh, kw)"""
 
@@ -20,22 +35,14 @@ class Conv2d(Module):
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  dtype=None) -> None:
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} "
-                             f"must be divisible by groups {groups}")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not one of {_PADDING_MODES}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
         self.padding = padding if isinstance(padding, str) else _pair(padding)
         self.groups, self.padding_mode = groups, padding_mode
-        dtype = dtype or default_dtype
-        self.weight = Parameter(xp.empty((out_channels, in_channels // groups) + self.kernel_size, dtype))
-        if bias:
-            self.bias = Parameter(xp.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        default_layer_init_(self.weight, self.bias)
+        _init_weight_and_bias(self, "Conv2d", (out_channels, in_channels // max(groups, 1)) + self.kernel_size,
+                              in_channels, out_channels, groups, bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -78,19 +85,11 @@ class ConvTranspose2d(Module):
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  dtype=None) -> None:
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} "
-                             f"must be divisible by groups {groups}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
         self.output_padding, self.dilation, self.groups = _pair(output_padding), _pair(dilation), groups
-        dtype = dtype or default_dtype
-        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype))
-        if bias:
-            self.bias = Parameter(xp.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        default_layer_init_(self.weight, self.bias)
+        _init_weight_and_bias(self, "ConvTranspose2d", (in_channels, out_channels // max(groups, 1)) + self.kernel_size,
+                              in_channels, out_channels, groups, bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
