@@ -264,16 +264,21 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"output directory {target.parent} does not exist")
     model, config, weights = choose_model(args.weights, args.sigma, args.blind)
     image, info = read_image(source)
-    if info["channels"] != config["channels"]:
+    per_channel = args.weights is None and config["channels"] == 1 and info["channels"] == 3
+    if info["channels"] != config["channels"] and not per_channel:
         kinds = {1: "gray", 3: "RGB"}
         raise UserError(f"{weights.name} denoises {kinds[config['channels']]} images ({config['channels']} channel"
                         f"{'s' if config['channels'] > 1 else ''}); {source} is {kinds[info['channels']]}")
     start = time.perf_counter()
-    result = from_chw(denoise_array(model, to_chw(image), tile=args.tile))
+    if per_channel:  # the shipped models are gray: denoise R, G and B each
+        result = xp.stack([denoise_array(model, image[None, :, :, c], tile=args.tile)[0] for c in range(3)], axis=2)
+    else:
+        result = from_chw(denoise_array(model, to_chw(image), tile=args.tile))
     seconds = time.perf_counter() - start
     write_image(target, result, bits=info["bits"])
+    how = ", the gray model on each of R, G, B" if per_channel else ""
     print(f"{source} -> {target} ({image.shape[1]}x{image.shape[0]}, {info['bits']}-bit, {seconds:.2f} s, "
-          f"weights {weights.name})")
+          f"weights {weights.name}{how})")
     return 0
 
 

@@ -131,3 +131,26 @@ def test_load_state_dict_lists_missing_unexpected_and_mismatched():
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["2.bias"] and unexpected == ["extra.weight"]
     assert np.all(model[0].weight.numpy() == 1)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_eval_inference_folds_batch_norm_into_the_conv(bias):
+    """Under no_grad in eval, Conv2d -> BatchNorm2d (-> ReLU) runs as one conv: same result as unfolded and torch."""
+    torch.manual_seed(0)
+    make = lambda lib: lib.Sequential(lib.Conv2d(3, 6, 3, padding=1, bias=bias), lib.BatchNorm2d(6), lib.ReLU(),  # noqa: E731
+                                      lib.Conv2d(6, 4, 3, stride=2, bias=bias), lib.BatchNorm2d(4),
+                                      lib.Conv2d(4, 2, 1))
+    theirs = make(torch.nn)
+    theirs.train()
+    with torch.no_grad():
+        theirs(torch.randn(8, 3, 9, 9) * 3 + 1)  # non-trivial running statistics
+    theirs.eval()
+    ours = make(nn)
+    copy_torch_to_nnci(theirs, ours)
+    ours.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    with nnci.no_grad():
+        folded = ours(nnci.tensor(x)).numpy()
+    unfolded = ours(nnci.tensor(x)).numpy()  # with grad enabled nothing is folded
+    np.testing.assert_allclose(folded, unfolded, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(folded, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
