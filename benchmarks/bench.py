@@ -228,16 +228,39 @@ def peak_memory_mb(name: str, lib: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def compare_table(before_path: str, after_path: str) -> str:
+    """A markdown table: the ratio before and after, and the after run's times and peak memory."""
+    with open(before_path) as handle:
+        before = {r["workload"]: r for r in json.load(handle)["results"]}
+    with open(after_path) as handle:
+        after = json.load(handle)
+    lines = [f"numpy {after['meta']['numpy']}, torch {after['meta']['torch']}, {after['meta']['threads']} threads, "
+             f"median of {after['meta']['repeat']}, {after['meta']['date']}", "",
+             "| workload | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in after["results"]:
+        old = before.get(row["workload"], {}).get("ratio")
+        lines.append(f"| {row['workload']} | {row['nnci_s']:.4f} | {row['torch_s']:.4f} | "
+                     f"{'-' if old is None else f'{old:.2f}'} | **{row['ratio']:.2f}** | "
+                     f"{row.get('nnci_peak_mb', float('nan')):.0f} | {row.get('torch_peak_mb', float('nan')):.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="workload names (substrings)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="write the results here too")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="print a markdown table of two saved --json runs and exit")
     parser.add_argument("--measure-peak", nargs=2, metavar=("WORKLOAD", "LIB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_peak:
         print(measure_peak(*args.measure_peak))
+        return
+    if args.compare:
+        print(compare_table(*args.compare))
         return
     names = [n for n in WORKLOADS if not args.only or any(s in n for s in args.only)]
     results = []

@@ -369,6 +369,10 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 
     if h < dilation[0] * (kh - 1) + 1 or w < dilation[1] * (kw - 1) + 1:
         raise ValueError(f"conv2d: padded input {h}x{w} is smaller than the {kh}x{kw} kernel "
                          f"(dilation {dilation}), input shape {x.shape}")
+    if weight.shape[2:] == (1, 1) and stride != (1, 1) and not any(pads):
+        # a strided 1x1 convolution only reads every s-th pixel: subsample (differentiable), then stride 1
+        x = x[:, :, ::stride[0], ::stride[1]]
+        stride = (1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=groups)
 

@@ -288,3 +288,10 @@ def test_conv_transpose2d_non_overlapping_blocks(kernel, dtype):
 def test_nearest_integer_upsampling(factor):
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
     check(lambda t: F.interpolate(t, scale_factor=factor), lambda t: TF.interpolate(t, scale_factor=factor), x)
+
+
+@pytest.mark.parametrize("stride", [2, 3, (2, 1)])
+def test_strided_1x1_conv(stride):
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 4, 7, 8)), rng.standard_normal((3, 4, 1, 1)), rng.standard_normal(3)
+    check(lambda *t: F.conv2d(*t, stride=stride), lambda *t: TF.conv2d(*t, stride=stride), x, w, b)
