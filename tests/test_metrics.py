@@ -30,3 +30,23 @@ def test_identical_images_are_perfect_and_classification_metrics():
     predicted, target = np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 2, 1])
     assert accuracy(predicted, target) == 0.8
     np.testing.assert_array_equal(confusion_matrix(predicted, target, 3), sk_confusion(target, predicted))
+
+
+def test_roc_auc_matches_scikit_learn_with_ties():
+    from sklearn.metrics import roc_auc_score
+    from nnci.metrics import roc_auc
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        labels = rng.random(300) < 0.3
+        scores = np.round(rng.standard_normal(300) + labels, 1)  # rounding makes many ties
+        assert roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    with pytest.raises(ValueError, match="both positive and negative"):
+        roc_auc([0.1, 0.2], [True, True])
+
+
+def test_dice_and_iou():
+    from nnci.metrics import dice, iou
+    a = np.array([[1, 1, 0], [0, 0, 0]])
+    b = np.array([[1, 0, 0], [1, 0, 0]])
+    assert dice(a, b) == pytest.approx(0.5) and iou(a, b) == pytest.approx(1 / 3)
+    assert dice(np.zeros(3), np.zeros(3)) == 1.0

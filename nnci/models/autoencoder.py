@@ -45,11 +45,15 @@ def conv_decoder(out_channels: int, widths: Sequence[int], upsampling: str, batc
 
 
 class ConvAutoencoder(nn.Module):
-    """x -> encoder -> flatten -> Linear(latent_dim) -> Linear -> reshape -> decoder -> x_hat (logits or sigmoid)"""
+    """x -> encoder -> bottleneck -> decoder -> x_hat (sigmoid or raw).
+
+    The bottleneck is a vector (flatten -> Linear(latent_dim) -> Linear -> reshape), or, with
+    latent_channels, a spatial one (1x1 conv to latent_channels -> 1x1 conv back), which suits textures.
+    """
 
     def __init__(self, in_channels: int = 1, image_size: int = 32, widths: Sequence[int] = (32, 64),
                  latent_dim: int = 32, upsampling: str = "transpose", batch_norm: bool = False,
-                 sigmoid_output: bool = True) -> None:
+                 sigmoid_output: bool = True, latent_channels: int | None = None) -> None:
         super().__init__()
         scale = 2 ** len(widths)
         if image_size % scale:
@@ -57,17 +61,24 @@ class ConvAutoencoder(nn.Module):
         self.code_shape = (widths[-1], image_size // scale, image_size // scale)
         flat = widths[-1] * (image_size // scale) ** 2
         self.in_channels, self.image_size, self.latent_dim = in_channels, image_size, latent_dim
-        self.sigmoid_output = sigmoid_output
+        self.sigmoid_output, self.spatial = sigmoid_output, latent_channels is not None
         self.encoder = conv_encoder(in_channels, widths, batch_norm)
-        self.to_latent = nn.Linear(flat, latent_dim)
-        self.from_latent = nn.Linear(latent_dim, flat)
+        if self.spatial:
+            self.to_latent = nn.Conv2d(widths[-1], latent_channels, 1)
+            self.from_latent = nn.Conv2d(latent_channels, widths[-1], 1)
+        else:
+            self.to_latent = nn.Linear(flat, latent_dim)
+            self.from_latent = nn.Linear(latent_dim, flat)
         self.decoder = conv_decoder(in_channels, widths, upsampling, batch_norm)
 
     def encode(self, x: Tensor) -> Tensor:
-        return self.to_latent(self.encoder(x).flatten(1))
+        h = self.encoder(x)
+        return self.to_latent(h if self.spatial else h.flatten(1))
 
     def decode(self, z: Tensor) -> Tensor:
-        h = self.from_latent(z).relu().reshape((z.shape[0],) + self.code_shape)
+        h = self.from_latent(z).relu()
+        if not self.spatial:
+            h = h.reshape((z.shape[0],) + self.code_shape)
         out = self.decoder(h)
         return out.sigmoid() if self.sigmoid_output else out
 

@@ -1,4 +1,4 @@
 """Applications: data + model + loss + metric, each runnable as `nnci <task> train|eval|run`."""
-from . import approximate, classify, denoise, synthesize
+from . import anomaly, approximate, classify, denoise, segment, synthesize
 
-TASKS = {module.NAME: module for module in (denoise, classify, synthesize, approximate)}
+TASKS = {module.NAME: module for module in (denoise, classify, synthesize, approximate, anomaly, segment)}

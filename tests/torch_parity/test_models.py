@@ -136,17 +136,24 @@ def torch_decoder(cout, widths, up, bn):
 
 
 class TorchAE(tnn.Module):
-    def __init__(self, cin, size, widths, latent, up, bn):
+    def __init__(self, cin, size, widths, latent, up, bn, latent_channels=None):
         super().__init__()
         s = size // 2 ** len(widths)
-        self.code = (widths[-1], s, s)
+        self.code, self.spatial = (widths[-1], s, s), latent_channels is not None
         self.encoder = torch_encoder(cin, widths, bn)
-        self.to_latent, self.from_latent = tnn.Linear(widths[-1] * s * s, latent), tnn.Linear(latent, widths[-1] * s * s)
+        if self.spatial:
+            self.to_latent = tnn.Conv2d(widths[-1], latent_channels, 1)
+            self.from_latent = tnn.Conv2d(latent_channels, widths[-1], 1)
+        else:
+            self.to_latent = tnn.Linear(widths[-1] * s * s, latent)
+            self.from_latent = tnn.Linear(latent, widths[-1] * s * s)
         self.decoder = torch_decoder(cin, widths, up, bn)
 
     def forward(self, x):
-        z = self.to_latent(self.encoder(x).flatten(1))
-        return torch.sigmoid(self.decoder(TF.relu(self.from_latent(z)).reshape((-1,) + self.code)))
+        h = self.encoder(x)
+        z = self.to_latent(h if self.spatial else h.flatten(1))
+        h = TF.relu(self.from_latent(z))
+        return torch.sigmoid(self.decoder(h if self.spatial else h.reshape((-1,) + self.code)))
 
 
 class TorchVAE(tnn.Module):
@@ -220,6 +227,9 @@ CASES = {
                               lambda: TorchAE(1, 16, (8, 16), 6, "transpose", True), (3, 1, 16, 16)),
     "autoencoder_bilinear": (lambda: M.ConvAutoencoder(2, 8, (4,), 3, "bilinear"),
                              lambda: TorchAE(2, 8, (4,), 3, "bilinear", False), (2, 2, 8, 8)),
+    "autoencoder_spatial": (lambda: M.ConvAutoencoder(1, 16, (4, 8), upsampling="transpose", batch_norm=True,
+                                                      latent_channels=3),
+                            lambda: TorchAE(1, 16, (4, 8), None, "transpose", True, latent_channels=3), (2, 1, 16, 16)),
     "unet_transpose_odd": (lambda: M.UNet(2, 3, depth=3, base_width=4),
                            lambda: TorchUNet(2, 3, 3, 4, "transpose"), (1, 2, 13, 10)),
     "unet_bilinear": (lambda: M.UNet(1, 1, depth=4, base_width=4, upsampling="bilinear"),
