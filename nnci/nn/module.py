@@ -32,6 +32,9 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
+        if name in self._buffers and (value is None or (isinstance(value, Tensor) and not isinstance(value, Parameter))):
+            self._buffers[name] = value  # assigning to a buffer keeps it a buffer, as in torch
+            return
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):

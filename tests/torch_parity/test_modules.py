@@ -154,3 +154,22 @@ def test_eval_inference_folds_batch_norm_into_the_conv(bias):
     unfolded = ours(nnci.tensor(x)).numpy()  # with grad enabled nothing is folded
     np.testing.assert_allclose(folded, unfolded, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(folded, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_buffers_and_parameters_register_on_assignment():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(np.ones(2, np.float32))
+            self.register_buffer("count", nnci.zeros(1))
+            self.inner = nn.Linear(2, 2)
+
+    net = Net()
+    net.count = nnci.ones(1) * 5  # stays a buffer
+    assert list(net.state_dict()) == ["scale", "count", "inner.weight", "inner.bias"]
+    assert net.state_dict()["count"].item() == 5
+    assert [n for n, _ in net.named_buffers()] == ["count"]
+    net.scale = nn.Parameter(np.zeros(2, np.float32))
+    assert net.state_dict()["scale"].numpy().tolist() == [0, 0]
+    del net.inner
+    assert list(net.state_dict()) == ["scale", "count"]
