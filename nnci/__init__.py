@@ -2,7 +2,8 @@
 from . import ops  # noqa: F401  (attaches the Tensor methods)
 from .backend import manual_seed
 from .io import load, save
-from .ops.elementwise import abs, clamp, cos, exp, log, maximum, minimum, sigmoid, sin, sqrt, tanh, where
+from .ops.elementwise import (abs, add, clamp, clamp as clip, cos, div, exp, log, maximum, minimum, mul, neg, pow,
+                              sigmoid, sin, sqrt, square, sub, tanh, where)
 from .ops.activation import relu, softmax, log_softmax
 from .ops.linalg import matmul, matmul as mm, matmul as bmm
 from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var

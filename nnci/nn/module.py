@@ -1,11 +1,14 @@
 """Module and Parameter: the torch.nn contract (registration on assignment, state_dict, train/eval)."""
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from typing import Any, Iterator
 
 from ..backend import xp
 from ..tensor import Tensor
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -204,7 +207,7 @@ class Module:
             if module is not None:
                 module._collect_state(state, f"{prefix}{name}.")
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> tuple[list[str], list[str]]:
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values in by name; with strict, any missing/unexpected key or shape mismatch is an error."""
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
@@ -230,7 +233,7 @@ class Module:
                 source = state_dict[key]
                 array = source.data if isinstance(source, Tensor) else xp.asarray(source)
                 target.data = xp.array(array, dtype=target.dtype, copy=True).reshape(target.shape)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ----------------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -300,3 +300,35 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = as_tensor(condition).data.astype(bool)
     a, b = _pair(a, b)
     return Where.apply(a, b, condition=cond)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b"""
+    return Add.apply(*_pair(a, b))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b"""
+    return Sub.apply(*_pair(a, b))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b"""
+    return Mul.apply(*_pair(a, b))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b"""
+    return Div.apply(*_pair(a, b))
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
+    """a ** b"""
+    if isinstance(b, (int, float)) and isinstance(a, Tensor):
+        return PowScalar.apply(a, exponent=b)
+    return Pow.apply(*_pair(a, b))
+
+
+def neg(a: Tensor) -> Tensor:
+    """-a"""
+    return Neg.apply(a)

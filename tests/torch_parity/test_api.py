@@ -23,6 +23,15 @@ def test_broadcasting_binary_ops_property(shapes, op, seed):
     check(ours, theirs, np.asarray(a), np.asarray(b))
 
 
+def test_top_level_functions():
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 4)) + 3, rng.standard_normal((4,)) + 3
+    check(lambda x, y: nnci.add(x, y) * nnci.sub(x, y) / nnci.div(x, y) + nnci.mul(x, 2) + nnci.pow(x, 2)
+          + nnci.pow(x, y) + nnci.neg(y) + nnci.square(x) + nnci.clip(x, 2.5, 3.5),
+          lambda x, y: torch.add(x, y) * torch.sub(x, y) / torch.div(x, y) + torch.mul(x, 2) + torch.pow(x, 2)
+          + torch.pow(x, y) + torch.neg(y) + torch.square(x) + torch.clip(x, 2.5, 3.5), a, b)
+
+
 def test_torch_spellings():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
