@@ -419,9 +419,13 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
-    return as_tensor(a, like=b), b
+    """Both operands as tensors; an integer or bool operand takes the float one's dtype (torch's promotion)."""
+    a, b = (a, as_tensor(b, like=a)) if isinstance(a, Tensor) else (as_tensor(a, like=b), b)
+    if a.dtype.kind == "f" and b.dtype.kind in "iub":
+        b = Tensor(b.data.astype(a.dtype), _copy=False)
+    elif b.dtype.kind == "f" and a.dtype.kind in "iub":
+        a = Tensor(a.data.astype(b.dtype), _copy=False)
+    return a, b
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

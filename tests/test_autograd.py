@@ -189,3 +189,12 @@ def test_finite_difference_check_catches_a_wrong_gradient():
 
     with pytest.raises(AssertionError, match="finite differences"):
         numerical_check(lambda x: BadSquare.apply(x), np.random.default_rng(0).standard_normal(5))
+
+
+def test_integer_tensors_promote_like_torch():
+    import torch
+    for ours, theirs in ((nnci.tensor([1, 2]) * 1.5, torch.tensor([1, 2]) * 1.5),
+                         (nnci.tensor([1, 2]) + nnci.tensor([0.5, 0.5]), torch.tensor([1, 2]) + torch.tensor([0.5, 0.5])),
+                         (2.5 + nnci.tensor([True, False]), 2.5 + torch.tensor([True, False]))):
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())

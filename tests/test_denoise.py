@@ -113,7 +113,11 @@ def test_train_on_a_user_folder_and_direct_mapping(tmp_path, capsys):
     assert "not a directory" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not all(shipped_weights(k).exists() for k in SHIPPED), reason="shipped weights not built yet")
+def test_shipped_weights_are_packaged():
+    for kind in SHIPPED:
+        assert shipped_weights(kind).exists(), kind
+
+
 def test_shipped_weights_denoise_the_demo_photo(tmp_path, capsys):
     assert main(["denoise", "demo", "-o", str(tmp_path / "demo.png")]) == 0
     line = capsys.readouterr().out.splitlines()[0]
@@ -121,3 +125,15 @@ def test_shipped_weights_denoise_the_demo_photo(tmp_path, capsys):
     assert after > before + 8
     image, info = read_image(tmp_path / "demo.png")
     assert info["channels"] == 3 and image.shape[1] > image.shape[0]
+
+
+def test_shipped_gray_model_denoises_a_colour_photo_channel_by_channel(tmp_path, capsys):
+    from nnci.data import load_photo
+    from nnci.metrics import psnr
+    clean = load_photo("coffee", gray=False)[:96, :128]
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape), 0, 1)
+    skimage.io.imsave(tmp_path / "noisy.png", (noisy * 255).round().astype(np.uint8), check_contrast=False)
+    assert main(["denoise", "run", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "clean.png")]) == 0
+    assert "each of R, G, B" in capsys.readouterr().out
+    result = skimage.io.imread(tmp_path / "clean.png") / 255.0
+    assert result.shape == clean.shape and psnr(result, clean) > psnr(noisy, clean) + 4
