@@ -158,6 +158,7 @@ def write_overlays(path: Path, model: Any, images: xp.ndarray, masks: xp.ndarray
     picks = list(xp.flatnonzero(labels == 1)[:count - 2]) + list(xp.flatnonzero(labels == 0)[:2])
     recon = reconstruct(model, images[picks])
     maps = anomaly_maps(images[picks], recon, "l2")
+    scale = {"vmin": 0.0, "vmax": float(maps.max())}  # one scale for all, so good surfaces look as calm as they are
     plt = pyplot()
     rows = 4 if masks is not None else 3
     fig, axes = plt.subplots(rows, len(picks), figsize=(1.9 * len(picks), 1.9 * rows + 0.3), squeeze=False)
@@ -168,7 +169,7 @@ def write_overlays(path: Path, model: Any, images: xp.ndarray, masks: xp.ndarray
             panels.append((masks[index, 0], "gray", "true defect"))
         for row, (image, cmap, title) in enumerate(panels):
             axis = axes[row, k]
-            axis.imshow(image, cmap=cmap, **({"vmin": 0, "vmax": 1} if cmap == "gray" else {}))
+            axis.imshow(image, cmap=cmap, **({"vmin": 0, "vmax": 1} if cmap == "gray" else scale))
             axis.axis("off")
             if k == 0:
                 axis.set_title(title, fontsize=8, loc="left")
