@@ -12,7 +12,7 @@ from ..ops.norm import BatchNorm
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..ops.resample import interpolate
 from ..ops.shape import flatten, pad as _pad
-from ..tensor import Function, Tensor, as_tensor, no_grad
+from ..tensor import Function, Tensor, as_tensor
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "softplus", "leaky_relu", "elu", "softmax", "log_softmax",

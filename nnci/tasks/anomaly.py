@@ -19,9 +19,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from ..train import Trainer
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, save_model)
+                     pyplot, report, save_figure, train_and_save)
 
 NAME = "anomaly"
 HELP = "autoencoder anomaly detection for visual inspection (train on good parts, maps by reconstruction error)"
@@ -129,12 +128,8 @@ def train(args: argparse.Namespace) -> int:
 
     what = f"folder {args.data}" if args.data else f"generated '{args.category}' surfaces"
     print(f"training a {args.model} ({model.num_parameters():,} parameters) on {len(splits['train'])} good images of {what}")
-    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
-                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=100, progress=not args.quiet,
-                      title=f"anomaly: {args.model} on good {args.category} surfaces")
-    trainer.fit(resume=args.resume)
-    save_model(model, NAME, config, out)
-    print(f"model written to {out / 'model.safetensors'}")
+    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
+                   title=f"anomaly: {args.model} on good {args.category} surfaces")
     return 0
 
 

@@ -17,8 +17,8 @@ from .. import nn
 from ..optim import Adam
 from ..tensor import Tensor, no_grad
 from ..train import Trainer
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, save_model)
+from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, prepare_out_dir, pyplot, report,
+                     save_figure, save_model)
 
 NAME = "approximate"
 HELP = "universal approximation: a constructive sigmoid network and a trained one for a 1-D function"

@@ -12,9 +12,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from ..train import Trainer
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, save_model)
+                     pyplot, report, save_figure, train_and_save)
 
 NAME = "classify"
 HELP = "VGG-style classifier on the bundled 8x8 digits (cross-entropy)"
@@ -60,14 +59,11 @@ def train(args: argparse.Namespace) -> int:
     def evaluate(model):
         return {"accuracy": accuracy(predict(model, val_images).argmax(1), val_labels)}
 
-    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
-                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=50, progress=not args.quiet,
-                      title="classify: VGG on digits")
-    trainer.fit(resume=args.resume)
-    save_model(model, NAME, DEFAULT_CONFIG, out)
+    train_and_save(args, out, NAME, DEFAULT_CONFIG, model, optimizer, loss_fn, loader, evaluate=evaluate,
+                   scheduler=scheduler, title="classify: VGG on digits", checkpoint_every=50)
     model.eval()
     test_accuracy = accuracy(predict(model, data["test"][0]).argmax(1), data["test"][1])
-    print(f"test accuracy {test_accuracy:.2%}; model written to {out / 'model.safetensors'}")
+    print(f"test accuracy {test_accuracy:.2%}")
     return 0
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..io import WeightsFileError, load_safetensors, safetensors_metadata, save_safetensors
 from ..nn.module import Module
-from ..train import write_json
+from ..train import Trainer, write_json
 
 WEIGHTS = "model.safetensors"
 
@@ -58,6 +58,20 @@ def save_model(model: Module, task: str, config: dict, out: Path) -> None:
     """Weights with the task and config in the metadata, plus config.json beside them."""
     save_safetensors(model.state_dict(), out / WEIGHTS, metadata={"nnci_task": task, "nnci_config": json.dumps(config)})
     write_json(out / "config.json", {"task": task, **config})
+
+
+def train_and_save(args: argparse.Namespace, out: Path, task: str, config: dict, model: Module, optimizer: Any,
+                   loss_fn: Callable, loader: Any, *, title: str, evaluate: Callable | None = None,
+                   scheduler: Any = None, checkpoint_every: int = 100) -> Trainer:
+    """Run the shared Trainer with the command line's budget (--epochs, --minutes, --resume, --quiet),
+    then write the model and its config."""
+    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
+                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=checkpoint_every,
+                      progress=not args.quiet, title=title)
+    trainer.fit(resume=args.resume)
+    save_model(model, task, config, out)
+    print(f"model written to {out / WEIGHTS}")
+    return trainer
 
 
 def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[Module, dict]:

@@ -15,16 +15,15 @@ from typing import Any
 
 from ..backend import generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
-from ..io import ImageFileError, read_image, write_image
+from ..io import read_image, write_image
 from ..metrics import psnr, ssim
 from ..models import DnCNN
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from ..train import Trainer
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, save_model)
+                     pyplot, report, save_figure, train_and_save)
 
 NAME = "denoise"
 HELP = "DnCNN residual-learning denoiser: train, evaluate against BM3D, denoise your photos"
@@ -162,12 +161,8 @@ def train(args: argparse.Namespace) -> int:
     mode = "blind" if args.blind else f"sigma {args.sigma:g}"
     print(f"training DnCNN-{args.depth} (width {args.width}, {model.num_parameters():,} parameters, {mode}, "
           f"{'residual' if config['residual'] else 'direct'}) on {args.patches} patches of {args.patch}x{args.patch}")
-    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
-                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=100, progress=not args.quiet,
-                      title=f"denoise: DnCNN-{args.depth}, {mode}")
-    trainer.fit(resume=args.resume)
-    save_model(model, NAME, config, out)
-    print(f"model written to {out / 'model.safetensors'}")
+    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
+                   title=f"denoise: DnCNN-{args.depth}, {mode}")
     return 0
 
 

@@ -16,9 +16,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from ..train import Trainer
 from .common import (add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir, pyplot,
-                     report, save_figure, save_model)
+                     report, save_figure, train_and_save)
 
 NAME = "segment"
 HELP = "U-Net segmentation of defects (or synthetic shapes): Dice, IoU, overlays"
@@ -90,12 +89,8 @@ def train(args: argparse.Namespace) -> int:
 
     what = "synthetic shapes" if args.data == "shapes" else f"labelled defects on '{args.category}' surfaces"
     print(f"training a U-Net ({model.num_parameters():,} parameters) on {args.count} images of {what}")
-    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
-                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=100, progress=not args.quiet,
-                      title=f"segment: U-Net on {what}")
-    trainer.fit(resume=args.resume)
-    save_model(model, NAME, config, out)
-    print(f"model written to {out / 'model.safetensors'}")
+    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
+                   title=f"segment: U-Net on {what}")
     return 0
 
 
