@@ -175,8 +175,14 @@ class ImageFileError(ValueError):
     """An image file that is missing, unreadable, truncated or not an image."""
 
 
-def read_image(path: str | os.PathLike) -> tuple[Any, dict]:
-    """An image file as float32 in [0, 1], (H, W) or (H, W, 3), and {'bits': 8 or 16, 'channels': 1 or 3}."""
+def rgb_to_gray(image: Any) -> Any:
+    """ITU-R BT.709 luma, as skimage.color.rgb2gray: 0.2125 R + 0.7154 G + 0.0721 B."""
+    return image[..., :3] @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
+
+
+def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
+    """An image file as float32 in [0, 1], (H, W) or (H, W, 3) (always (H, W) with gray=True),
+    and {'bits': 8 or 16, 'channels': 1 or 3 as stored in the file}."""
     import warnings
 
     import skimage.io
@@ -206,6 +212,8 @@ def read_image(path: str | os.PathLike) -> tuple[Any, dict]:
         bits, scaled = 16, xp.clip(image.astype(xp.float32), 0, 1)
     else:
         raise ImageFileError(f"{path}: unsupported pixel type {image.dtype}")
+    if gray and scaled.ndim == 3:
+        scaled = rgb_to_gray(scaled)
     return scaled, {"bits": bits, "channels": 1 if image.ndim == 2 else 3}
 
 

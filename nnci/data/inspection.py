@@ -134,9 +134,7 @@ def load_inspection_folder(folder: str | Path, size: int) -> dict:
             raise ValueError(f"{folder / sub}: no images in it; {expected}")
         arrays = []
         for path in files:
-            image, info = read_image(path)
-            if info["channels"] == 3:
-                image = image @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
+            image, _ = read_image(path, gray=True)
             arrays.append(resize(image, (size, size), anti_aliasing=True).astype(xp.float32)[None])
         return files, xp.stack(arrays)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend import xp
+from ..io import rgb_to_gray
 
 PHOTOS = {
     "astronaut": "astronaut.png", "brick": "brick.png", "camera": "camera.png", "chelsea": "chelsea.png",
@@ -17,11 +18,6 @@ PHOTOS = {
 }
 TEST_PHOTOS = ("camera", "coins", "moon", "chelsea")
 TRAIN_PHOTOS = tuple(name for name in PHOTOS if name not in TEST_PHOTOS)
-
-
-def _to_gray(image: xp.ndarray) -> xp.ndarray:
-    """ITU-R BT.709 luma, as skimage.color.rgb2gray: 0.2125 R + 0.7154 G + 0.0721 B."""
-    return image[..., :3] @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
 
 
 def load_photo(name: str, gray: bool = True) -> xp.ndarray:
@@ -35,7 +31,7 @@ def load_photo(name: str, gray: bool = True) -> xp.ndarray:
     image = image.astype(xp.float32) / (65535.0 if image.dtype == xp.uint16 else 255.0)
     if image.ndim == 2:
         return image if gray else xp.repeat(image[..., None], 3, axis=2)
-    return _to_gray(image) if gray else xp.ascontiguousarray(image[..., :3])
+    return rgb_to_gray(image) if gray else xp.ascontiguousarray(image[..., :3])
 
 
 def load_photos(split: str = "train", gray: bool = True) -> dict[str, xp.ndarray]:

@@ -184,9 +184,7 @@ def run(args: argparse.Namespace) -> int:
     threshold = args.threshold
     plt = pyplot()
     for name in args.images:
-        image, info = read_image(name)
-        if info["channels"] == 3:
-            image = image @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
+        image, _ = read_image(name, gray=True)
         small = resize(image, (config["size"], config["size"]), anti_aliasing=True).astype(xp.float32)[None, None]
         anomaly = anomaly_maps(small, reconstruct(model, small), "l2")[0]
         score = float(anomaly.max())

@@ -55,11 +55,9 @@ def training_images(folder: Path | None, color: bool) -> list:
         raise UserError(f"--data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in it")
     images = []
     for path in files:
-        image, info = read_image(path)
+        image, info = read_image(path, gray=not color)
         if color and info["channels"] == 1:
             image = xp.repeat(image[..., None], 3, axis=2)
-        elif not color and info["channels"] == 3:
-            image = image @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
         images.append(image)
     return images
 

@@ -131,9 +131,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in args.images:
-        image, info = read_image(name)
-        if info["channels"] == 3:
-            image = image @ xp.array([0.2125, 0.7154, 0.0721], xp.float32)
+        image, _ = read_image(name, gray=True)
         h, w = image.shape
         pad_h, pad_w = -h % 4, -w % 4  # the U-Net halves the size twice
         padded = xp.pad(image, ((0, pad_h), (0, pad_w)), mode="reflect")[None, None].astype(xp.float32)
