@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import namedtuple
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from .backend import default_dtype, generator, xp
 
@@ -521,7 +521,3 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-
-def _tensors(items: Iterable[Any]) -> list[Tensor]:
-    return [as_tensor(t) for t in items]

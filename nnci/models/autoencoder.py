@@ -24,6 +24,14 @@ def conv_encoder(in_channels: int, widths: Sequence[int], batch_norm: bool) -> n
     return nn.Sequential(*layers)
 
 
+def code_shape(name: str, image_size: int, widths: Sequence[int]) -> tuple[int, int, int]:
+    """Shape (C, h, w) of conv_encoder's output: each width halves the size, so it must divide by 2^len(widths)."""
+    scale = 2 ** len(widths)
+    if image_size % scale:
+        raise ValueError(f"{name}: image_size {image_size} must be divisible by 2^{len(widths)}")
+    return widths[-1], image_size // scale, image_size // scale
+
+
 def conv_decoder(out_channels: int, widths: Sequence[int], upsampling: str, batch_norm: bool) -> nn.Sequential:
     """The mirror of conv_encoder: per width, double the size (transposed conv or upsample+conv), then a 3x3 conv out."""
     layers: list[nn.Module] = []
@@ -55,11 +63,8 @@ class ConvAutoencoder(nn.Module):
                  latent_dim: int = 32, upsampling: str = "transpose", batch_norm: bool = False,
                  sigmoid_output: bool = True, latent_channels: int | None = None) -> None:
         super().__init__()
-        scale = 2 ** len(widths)
-        if image_size % scale:
-            raise ValueError(f"ConvAutoencoder: image_size {image_size} must be divisible by 2^{len(widths)}")
-        self.code_shape = (widths[-1], image_size // scale, image_size // scale)
-        flat = widths[-1] * (image_size // scale) ** 2
+        self.code_shape = code_shape("ConvAutoencoder", image_size, widths)
+        flat = self.code_shape[0] * self.code_shape[1] * self.code_shape[2]
         self.in_channels, self.image_size, self.latent_dim = in_channels, image_size, latent_dim
         self.sigmoid_output, self.spatial = sigmoid_output, latent_channels is not None
         self.encoder = conv_encoder(in_channels, widths, batch_norm)

@@ -12,7 +12,7 @@ from ..backend import generator, xp
 from ..nn import functional as F
 from ..tensor import Tensor, no_grad
 from .. import nn
-from .autoencoder import conv_decoder, conv_encoder
+from .autoencoder import code_shape, conv_decoder, conv_encoder
 
 
 class VAE(nn.Module):
@@ -21,11 +21,8 @@ class VAE(nn.Module):
     def __init__(self, in_channels: int = 1, image_size: int = 8, widths: Sequence[int] = (32, 64),
                  latent_dim: int = 8, upsampling: str = "transpose", beta: float = 1.0) -> None:
         super().__init__()
-        scale = 2 ** len(widths)
-        if image_size % scale:
-            raise ValueError(f"VAE: image_size {image_size} must be divisible by 2^{len(widths)}")
-        self.code_shape = (widths[-1], image_size // scale, image_size // scale)
-        flat = widths[-1] * (image_size // scale) ** 2
+        self.code_shape = code_shape("VAE", image_size, widths)
+        flat = self.code_shape[0] * self.code_shape[1] * self.code_shape[2]
         self.in_channels, self.image_size, self.latent_dim, self.beta = in_channels, image_size, latent_dim, beta
         self.encoder = conv_encoder(in_channels, widths, batch_norm=False)
         self.fc_mu = nn.Linear(flat, latent_dim)
