@@ -1,6 +1,7 @@
 """The course's standard architectures, with torch-compatible state-dict keys."""
 from .autoencoder import ConvAutoencoder
 from .dncnn import DnCNN
+from .sid import SIDNet
 from .resnet import BasicBlock, Bottleneck, ResNet, ZeroPadShortcut
 from .unet import UNet
 from .vae import VAE
@@ -8,4 +9,4 @@ from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import VGG
 
 __all__ = ["DnCNN", "VGG", "VGG_CONFIGS", "ResNet", "BasicBlock", "Bottleneck", "ZeroPadShortcut",
-           "ConvAutoencoder", "VAE", "UNet"]
+           "ConvAutoencoder", "VAE", "UNet", "SIDNet"]

@@ -1,0 +1,10 @@
+"""Differentiable image formation, kept apart from the networks that invert it: raw capture and the
+classical camera pipeline (raw.py), point spread functions (psf.py), and the HDR sensor (hdr.py)."""
+from .hdr import hdr_scene, inverse_tone_map, sensor, tone_map
+from .psf import DiffractivePSF, IdealLens, LearnablePSF
+from .raw import (RawCamera, capture, classical_isp, demosaic_bilinear, inverse_tone_curve, mosaic, normalise, pack,
+                  unprocess)
+
+__all__ = ["RawCamera", "unprocess", "mosaic", "capture", "normalise", "pack", "demosaic_bilinear", "classical_isp",
+           "inverse_tone_curve", "IdealLens", "LearnablePSF", "DiffractivePSF", "hdr_scene", "sensor", "tone_map",
+           "inverse_tone_map"]

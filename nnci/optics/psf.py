@@ -1,0 +1,87 @@
+"""Point spread functions as modules: an ideal lens, a freely learnable PSF and a diffractive optical element.
+
+Each forward() returns a (size, size) PSF that is nonnegative and sums to one by construction, so no
+projection step is needed during training: the parametrisation itself keeps the optics physical.
+"""
+from __future__ import annotations
+
+from ..backend import generator, xp
+from ..nn.module import Module, Parameter
+from ..ops.activation import softmax
+from ..ops.fft import abs_squared, complex_exp, fft2
+from ..tensor import Tensor, as_tensor
+
+
+def _check_size(size: int, owner: str) -> int:
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"{owner}: the PSF size must be odd and positive (so it has a centre pixel), got {size}")
+    return size
+
+
+class IdealLens(Module):
+    """PSF = delta at the centre: every point of the scene lands on one pixel"""
+
+    def __init__(self, size: int = 1) -> None:
+        super().__init__()
+        self.size = _check_size(size, "IdealLens")
+
+    def forward(self) -> Tensor:
+        psf = xp.zeros((self.size, self.size), dtype=xp.float32)
+        psf[self.size // 2, self.size // 2] = 1.0
+        return as_tensor(psf)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class LearnablePSF(Module):
+    """PSF = softmax(logits) over all size^2 pixels: nonnegative, sums to one, any shape reachable.
+
+    Starts as a near-ideal lens: `centre` of the energy on the centre pixel, the rest spread evenly,
+    with a small random perturbation so that training can break the symmetry."""
+
+    def __init__(self, size: int = 23, centre: float = 0.9, jitter: float = 0.01) -> None:
+        super().__init__()
+        self.size = _check_size(size, "LearnablePSF")
+        if not 0 < centre < 1:
+            raise ValueError(f"LearnablePSF: centre energy must be in (0, 1), got {centre}")
+        others = size * size - 1
+        logits = generator().normal(0.0, jitter, (size, size))
+        if others:
+            logits[size // 2, size // 2] += xp.log(centre * others / (1 - centre))
+        self.logits = Parameter(logits.astype(xp.float32))
+
+    def forward(self) -> Tensor:
+        return softmax(self.logits.reshape(-1), 0).reshape(self.size, self.size)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class DiffractivePSF(Module):
+    """A thin phase plate in the pupil: PSF = |FFT(aperture e^(i phase))|^2 / sum, the centre size x size crop.
+
+    The pupil is sampled on a grid twice the PSF size with a circular aperture of radius grid/4, so the
+    zero-phase plate gives the diffraction-limited (Airy) PSF of an ideal lens. The phase is in radians;
+    a height map h gives phase 2 pi (n - 1) h / wavelength."""
+
+    def __init__(self, size: int = 23, jitter: float = 0.0) -> None:
+        super().__init__()
+        self.size = _check_size(size, "DiffractivePSF")
+        grid = 2 * (size + 1)
+        rows, cols = xp.mgrid[:grid, :grid] - (grid - 1) / 2
+        self.register_buffer("aperture", Tensor((rows ** 2 + cols ** 2 <= (grid / 4) ** 2).astype(xp.float32)))
+        # (-1)^(m+n) in the pupil moves the spectrum's origin to the grid centre (an fftshift by modulation)
+        self.register_buffer("shift", Tensor((1 - 2 * ((xp.add.outer(xp.arange(grid), xp.arange(grid))) % 2))
+                                             .astype(xp.float32)))
+        self.phase = Parameter(generator().normal(0.0, jitter, (grid, grid)).astype(xp.float32))
+
+    def forward(self) -> Tensor:
+        field = complex_exp(self.phase, self.aperture * self.shift)
+        intensity = abs_squared(fft2(field))
+        start = (self.phase.shape[0] - self.size) // 2 + 1
+        crop = intensity[start:start + self.size, start:start + self.size]
+        return crop / crop.sum()
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, pupil grid={self.phase.shape[0]}"
