@@ -10,7 +10,7 @@ from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, va
 from .ops.shape import cat, chunk, flatten, flip, permute, reshape, split, squeeze, stack, transpose, unsqueeze
 from .tensor import (Tensor, arange, enable_grad, eye, full, is_grad_enabled, linspace, no_grad, ones, ones_like,
                      rand, randint, randn, randperm, tensor, zeros, zeros_like)
-from . import nn, optim  # noqa: E402  (nn builds on the ops above)
+from . import fft, nn, optim  # noqa: E402  (they build on the ops above)
 from numpy import float32, float64, int64, bool_ as bool  # noqa: E402
 
 __version__ = "0.1.0"

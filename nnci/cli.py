@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 
@@ -47,6 +48,47 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    """Write a task's trained model as ONNX, for an input of --shape (default: one image of the training size)."""
+    from .io import WeightsFileError, safetensors_metadata
+    from .nn import Conv2d, Linear
+    from .onnx import ExportError, export as export_onnx
+    from .tasks import TASKS
+    from .tasks.common import UserError, load_model
+
+    try:
+        task = safetensors_metadata(args.weights).get("nnci_task")
+    except FileNotFoundError:
+        raise UserError(f"{args.weights}: no such weights file") from None
+    except (WeightsFileError, OSError) as error:
+        raise UserError(str(error)) from None
+    if task not in TASKS:
+        raise UserError(f"{args.weights}: not written by an nnci task (task {task!r} in its metadata)")
+    model, config = load_model(args.weights, task, TASKS[task].build)
+    if args.shape:
+        try:
+            shape = tuple(int(v) for v in args.shape.split(","))
+        except ValueError:
+            raise UserError(f"--shape {args.shape!r}: expected comma-separated integers such as 1,1,64,64") from None
+    else:
+        first = next((m for m in model.modules() if isinstance(m, (Conv2d, Linear))), None)
+        if isinstance(first, Linear):
+            shape = (1, first.in_features)
+        else:
+            size = config.get("size") or config.get("image_size") or config.get("patch") or 64
+            shape = (1, first.in_channels, size, size)
+    from .backend import xp
+    example = xp.random.default_rng(0).random(shape, dtype=xp.float32)
+    try:
+        export_onnx(model, example, args.onnx)
+    except ExportError as error:
+        raise UserError(f"cannot export {args.weights}: {error}") from None
+    except ValueError as error:
+        raise UserError(f"input shape {shape} does not fit the model: {error}") from None
+    print(f"{task} model written as ONNX (opset 19, input 'input' of shape {shape}) to {args.onnx}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import TASKS
 
@@ -57,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     demo_parser.set_defaults(run=demo)
+    export_parser = commands.add_parser("export", help="write a trained model as ONNX (needs pip install 'nnci[onnx]')")
+    export_parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
+    export_parser.add_argument("--onnx", required=True, type=Path, help="the .onnx file to write")
+    export_parser.add_argument("--shape", help="input shape N,C,H,W (default: one image of the training size)")
+    export_parser.set_defaults(run=export)
     for name, task in TASKS.items():
         task_parser = commands.add_parser(name, help=task.HELP, description=task.HELP)
         actions = task_parser.add_subparsers(dest="action", metavar="ACTION")

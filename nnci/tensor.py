@@ -59,6 +59,9 @@ def unbroadcast(grad: xp.ndarray, shape: tuple[int, ...]) -> xp.ndarray:
     return grad.reshape(shape)
 
 
+trace_hooks: list = []  # callables (op class, input tensors, keyword arguments, output tensor)
+
+
 class _Freed:
     """Marks an op whose saved arrays were released by a backward pass."""
 
@@ -88,6 +91,8 @@ class Function:
         result = Tensor(out, requires_grad=requires_grad, _copy=False)
         if requires_grad:
             result._ctx = fn
+        for hook in trace_hooks:  # graph export (nnci.onnx) records every op as it runs
+            hook(cls, inputs, kwargs, result)
         return result
 
 

@@ -1,0 +1,116 @@
+"""nnci.optics: the raw camera model and its classical pipeline, the PSF modules, and the HDR sensor."""
+import numpy as np
+import pytest
+
+import nnci
+from nnci.data import load_photo
+from nnci.metrics import psnr
+from nnci.optics import (DiffractivePSF, IdealLens, LearnablePSF, RawCamera, capture, classical_isp,
+                         demosaic_bilinear, hdr_scene, inverse_tone_map, mosaic, normalise, pack, sensor, tone_map,
+                         unprocess)
+from nnci.optics.raw import inverse_tone_curve
+
+
+def to_hwc(image):
+    return image.numpy()[0].transpose(1, 2, 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_unprocess_then_classical_pipeline_returns_the_input(seed):
+    """Constant colours survive mosaic and demosaicing exactly, so the round trip, 14-bit quantisation
+    included, must come back within 1e-3."""
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(0.02, 0.98, 3).astype(np.float32)
+    image = np.ones((10, 12, 3), np.float32) * colour
+    dn = capture(unprocess(image), 1.0, rng, noise=False)
+    back = to_hwc(classical_isp(nnci.tensor(normalise(dn, 1.0)[None, None])))
+    np.testing.assert_allclose(back, image, atol=1e-3)
+
+
+def test_round_trip_on_a_photo_loses_only_what_demosaicing_loses():
+    photo = load_photo("chelsea", gray=False)
+    raw = unprocess(photo)
+    back = to_hwc(classical_isp(nnci.tensor(raw[None, None])))
+    assert psnr(back, photo[:raw.shape[0], :raw.shape[1]]) > 29
+    # without the mosaic (each colour kept at every pixel) the colour path alone is exact
+    y = np.random.default_rng(0).uniform(0, 1, 1000)
+    np.testing.assert_allclose(3 * inverse_tone_curve(y) ** 2 - 2 * inverse_tone_curve(y) ** 3, y, atol=1e-6)
+
+
+def test_bilinear_demosaicing_is_exact_on_linear_ramps_away_from_the_border():
+    rows, cols = np.mgrid[:12, :16].astype(np.float64)
+    rgb = np.stack([0.1 + 0.01 * rows + 0.02 * cols, 0.3 - 0.01 * rows + 0.005 * cols, 0.05 * rows], -1)
+    out = to_hwc(demosaic_bilinear(nnci.tensor(mosaic(rgb)[None, None])))
+    np.testing.assert_allclose(out[2:-2, 2:-2], rgb[2:-2, 2:-2], atol=1e-12)
+    with pytest.raises(ValueError, match=r"\(1, 1, 5, 6\)"):
+        demosaic_bilinear(nnci.zeros(1, 1, 5, 6))
+
+
+def test_pack_puts_the_four_bayer_sites_in_r_g_g_b_order():
+    rgb = np.zeros((4, 4, 3))
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 1, 2, 3
+    packed = pack(mosaic(rgb))
+    assert packed.shape == (4, 2, 2)
+    assert [packed[c, 0, 0] for c in range(4)] == [1, 2, 2, 3]
+
+
+def test_low_light_capture_has_poisson_plus_read_noise_statistics():
+    camera = RawCamera()
+    raw = np.full((400, 400), 0.3, np.float32)
+    ratio = 50.0
+    dn = capture(raw, ratio, np.random.default_rng(0), camera)
+    electrons = (dn - camera.black_level) * camera.full_well / (camera.white_level - camera.black_level)
+    expected = 0.3 * camera.full_well / ratio
+    assert electrons.mean() == pytest.approx(expected, rel=0.01)
+    assert electrons.var() == pytest.approx(expected + camera.read_noise ** 2, rel=0.05)
+    amplified = normalise(dn, ratio, camera)
+    assert amplified.mean() == pytest.approx(0.3, rel=0.01) and amplified.max() <= 1
+
+
+def train_psf(psf_module, steps=25):
+    """Drive a PSF towards an off-centre target; it must stay a PSF at every step."""
+    target = np.zeros((psf_module.size, psf_module.size), np.float32)
+    target[1, -2] = 1
+    optimizer = nnci.optim.Adam(psf_module.parameters(), lr=0.2)
+    losses = []
+    for _ in range(steps):
+        psf = psf_module()
+        values = psf.numpy()
+        assert values.min() >= 0 and values.sum() == pytest.approx(1.0, abs=1e-5)
+        loss = ((psf - nnci.tensor(target)) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("kind", [LearnablePSF, DiffractivePSF])
+def test_psf_stays_nonnegative_and_normalised_through_training(kind):
+    nnci.manual_seed(0)
+    module = kind(9) if kind is LearnablePSF else kind(9, jitter=0.5)
+    losses = train_psf(module)
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_zero_phase_plate_is_the_diffraction_limited_spot():
+    psf = DiffractivePSF(15)().numpy()
+    assert np.unravel_index(psf.argmax(), psf.shape) == (7, 7)
+    np.testing.assert_allclose(psf, psf[::-1, ::-1], atol=1e-7)
+    np.testing.assert_allclose(psf, psf.T, atol=1e-7)
+    assert 0.1 < psf[7, 7] < 0.5  # spread over a few pixels, not a delta
+    with pytest.raises(ValueError, match="odd"):
+        LearnablePSF(8)
+
+
+def test_hdr_scene_and_sensor():
+    rng = np.random.default_rng(0)
+    scene = hdr_scene(load_photo("astronaut", gray=False)[:96, :96], rng, peak=64.0, lights=4)
+    assert scene.shape == (3, 96, 96) and scene.dtype == np.float32
+    assert 0 <= scene.min() and scene.max() <= 64 and 1 < scene.max() and (scene > 1).mean() < 0.2
+    ideal = sensor(nnci.tensor(scene[None]), IdealLens()()).numpy()[0]
+    np.testing.assert_array_equal(ideal, np.clip(scene, 0, 1))
+    spread = sensor(nnci.tensor(scene[None]), LearnablePSF(11)(), read_noise=0.01).numpy()[0]
+    assert spread.min() >= 0 and spread.max() <= 1 and not np.allclose(spread, ideal)
+    np.testing.assert_allclose(inverse_tone_map(tone_map(scene)), scene, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tone_map(nnci.tensor(scene)).numpy(), tone_map(scene), rtol=1e-5, atol=1e-6)
