@@ -89,6 +89,13 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def figures(args: argparse.Namespace) -> int:
+    """Regenerate the guide's figures."""
+    from .figures import write_all
+    write_all(args.out, applications=not args.concepts_only)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import TASKS
 
@@ -104,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--onnx", required=True, type=Path, help="the .onnx file to write")
     export_parser.add_argument("--shape", help="input shape N,C,H,W (default: one image of the training size)")
     export_parser.set_defaults(run=export)
+    figures_parser = commands.add_parser("figures", help="regenerate every figure of the guide (docs/images)")
+    figures_parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    figures_parser.add_argument("--concepts-only", action="store_true",
+                                help="only the concept figures (seconds), not the applications' (minutes)")
+    figures_parser.set_defaults(run=figures)
     for name, task in TASKS.items():
         task_parser = commands.add_parser(name, help=task.HELP, description=task.HELP)
         actions = task_parser.add_subparsers(dest="action", metavar="ACTION")
