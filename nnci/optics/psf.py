@@ -37,25 +37,37 @@ class IdealLens(Module):
 class LearnablePSF(Module):
     """PSF = softmax(logits) over all size^2 pixels: nonnegative, sums to one, any shape reachable.
 
-    Starts as a near-ideal lens: `centre` of the energy on the centre pixel, the rest spread evenly,
-    with a small random perturbation so that training can break the symmetry."""
+    Starts as a near-ideal lens: `centre` of the energy on the centre pixel and the rest spread evenly
+    over the other pixels (init 'halo') or over the horizontal, vertical and diagonal lines through the
+    centre (init 'streaks', the star-like shape of the learned PSFs in Metzler et al.); a small random
+    perturbation lets training break the symmetry."""
 
-    def __init__(self, size: int = 23, centre: float = 0.9, jitter: float = 0.01) -> None:
+    INITS = ("halo", "streaks")
+
+    def __init__(self, size: int = 23, centre: float = 0.9, jitter: float = 0.01, init: str = "halo") -> None:
         super().__init__()
         self.size = _check_size(size, "LearnablePSF")
         if not 0 < centre < 1:
             raise ValueError(f"LearnablePSF: centre energy must be in (0, 1), got {centre}")
-        others = size * size - 1
-        logits = generator().normal(0.0, jitter, (size, size))
-        if others:
-            logits[size // 2, size // 2] += xp.log(centre * others / (1 - centre))
+        if init not in self.INITS:
+            raise ValueError(f"LearnablePSF: init must be one of {self.INITS}, got {init!r}")
+        self.init = init
+        middle = size // 2
+        rows, cols = xp.mgrid[:size, :size] - middle
+        support = xp.ones((size, size), bool)
+        if init == "streaks":
+            support = (rows == 0) | (cols == 0) | (rows == cols) | (rows == -cols)
+        support[middle, middle] = False
+        psf = xp.where(support, (1 - centre) / max(support.sum(), 1), 0.0)
+        psf[middle, middle] = centre if support.any() else 1.0
+        logits = xp.log(xp.maximum(psf, 0.01 * psf[support].min(initial=1.0))) + generator().normal(0.0, jitter, psf.shape)
         self.logits = Parameter(logits.astype(xp.float32))
 
     def forward(self) -> Tensor:
         return softmax(self.logits.reshape(-1), 0).reshape(self.size, self.size)
 
     def extra_repr(self) -> str:
-        return f"size={self.size}"
+        return f"size={self.size}, init={self.init!r}"
 
 
 class DiffractivePSF(Module):

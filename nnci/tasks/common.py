@@ -33,10 +33,30 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int, minutes: f
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
+def add_eval_arguments(parser: argparse.ArgumentParser, shipped: str | None = None) -> None:
+    """--weights (optional when the package ships a default, described by `shipped`), --json, --out."""
+    if shipped:
+        parser.add_argument("--weights", type=Path, help=f"a model.safetensors written by train (default: {shipped})")
+    else:
+        parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--out", type=Path, help="directory for the pictures (default: next to the weights)")
+
+
+def shipped_weights(filename: str) -> Path:
+    """A pretrained model inside the package (nnci/weights/)."""
+    from importlib import resources
+    return Path(str(resources.files("nnci").joinpath("weights", filename)))
+
+
+def weights_or_shipped(weights: Path | None, filename: str) -> Path:
+    """The user's weights, or the shipped ones when none were given."""
+    if weights is not None:
+        return Path(weights)
+    path = shipped_weights(filename)
+    if not path.exists():
+        raise UserError(f"the shipped weights {filename} are missing from this installation; pass --weights")
+    return path
 
 
 def prepare_out_dir(args: argparse.Namespace) -> Path:

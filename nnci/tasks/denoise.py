@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save)
+                     pyplot, report, save_figure, train_and_save, weights_or_shipped)
+from .common import shipped_weights as common_shipped_weights
 
 NAME = "denoise"
 HELP = "DnCNN residual-learning denoiser: train, evaluate against BM3D, denoise your photos"
@@ -39,7 +39,7 @@ def build(config: dict) -> DnCNN:
 
 def shipped_weights(kind: str) -> Path:
     """Path of a pretrained model inside the package ('sigma25' or 'blind')."""
-    return Path(str(resources.files("nnci").joinpath("weights", SHIPPED[kind])))
+    return common_shipped_weights(SHIPPED[kind])
 
 
 # ----- data ----------------------------------------------------------------------------------------
@@ -111,11 +111,7 @@ def check_sigma(sigma: float | None) -> None:
 def choose_model(weights: Path | None, sigma: float | None, blind: bool) -> tuple[DnCNN, dict, Path]:
     """The user's weights, or the shipped sigma-25 model for --sigma 25 and the blind one otherwise."""
     check_sigma(sigma)
-    if weights is None:
-        weights = shipped_weights("sigma25" if (sigma == 25 and not blind) else "blind")
-        if not weights.exists():
-            raise UserError(f"the shipped weights {weights.name} are missing from this installation; "
-                            "pass --weights from 'nnci denoise train'")
+    weights = weights_or_shipped(weights, SHIPPED["sigma25" if (sigma == 25 and not blind) else "blind"])
     model, config = load_model(weights, NAME, build)
     if config["sigma"] is not None and sigma is not None and sigma != config["sigma"] and not blind:
         raise UserError(f"{weights} was trained for sigma {config['sigma']:g}, not {sigma:g}; "
@@ -310,12 +306,7 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=train)
 
     parser = actions.add_parser("eval", help="PSNR/SSIM on the held-out photos against noisy, Gaussian filter, BM3D")
-    add_eval_arguments(parser)
-    parser.set_defaults(weights=None)
-    for action in parser._actions:
-        if action.dest == "weights":
-            action.required = False
-            action.help = "weights from 'nnci denoise train' (default: the shipped models)"
+    add_eval_arguments(parser, shipped="the shipped models")
     parser.add_argument("--sigma", default="15,25,50", help="comma-separated noise levels (default 15,25,50)")
     parser.add_argument("--blind", action="store_true", help="use the blind model at every sigma")
     parser.set_defaults(run=evaluate)

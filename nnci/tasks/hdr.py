@@ -23,23 +23,27 @@ from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
 from .common import (WEIGHTS, UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir,
-                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
+                     prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save, weights_or_shipped)
 
 NAME = "hdr"
 HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end to end, against an ideal lens"
 OPTICS = ("learned", "diffractive", "ideal")
 BASELINE_DIR = "ideal-lens"
+SHIPPED = {"learned": "hdr_learned_psf.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
 
 
 class DeepOpticsHDR(nn.Module):
     """scene -> sensor(optics PSF) -> clipped capture -> U-Net -> tone-mapped HDR estimate"""
 
     def __init__(self, optics: str = "learned", psf_size: int = 23, depth: int = 3, base_width: int = 16,
-                 read_noise: float = 0.01, peak: float = 64.0) -> None:
+                 read_noise: float = 0.01, peak: float = 64.0, psf_init: str = "streaks") -> None:
         super().__init__()
         if optics not in OPTICS:
             raise ValueError(f"DeepOpticsHDR: optics must be one of {OPTICS}, got {optics!r}")
-        self.optics = {"learned": LearnablePSF, "diffractive": DiffractivePSF, "ideal": IdealLens}[optics](psf_size)
+        if optics == "learned":
+            self.optics = LearnablePSF(psf_size, init=psf_init)
+        else:
+            self.optics = DiffractivePSF(psf_size) if optics == "diffractive" else IdealLens(psf_size)
         self.decoder = UNet(3, 3, depth=depth, base_width=base_width)
         self.read_noise, self.peak = read_noise, peak
 
@@ -56,7 +60,7 @@ class DeepOpticsHDR(nn.Module):
 
 def build(config: dict) -> DeepOpticsHDR:
     return DeepOpticsHDR(config["optics"], config["psf_size"], config["depth"], config["width"], config["read_noise"],
-                         config["peak"])
+                         config["peak"], config.get("psf_init", "halo"))
 
 
 def scenes(images: list, size: int, count: int, seed: int, peak: float) -> xp.ndarray:
@@ -80,7 +84,7 @@ def test_set(peak: float, seed: int = 2024) -> tuple[list, xp.ndarray]:
 def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
-              "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch}
+              "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init}
     images = list(load_photos("train", gray=False).values())
     train_scenes = scenes(images, args.patch, args.count, args.seed, args.peak)
     val_scenes = scenes(images, args.patch, 64, args.seed + 1, args.peak)
@@ -136,11 +140,14 @@ def scores(model: DeepOpticsHDR, scene: xp.ndarray, estimate: xp.ndarray | None 
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    shipped = args.weights is None
+    args.weights = weights_or_shipped(args.weights, SHIPPED["learned"])
     model, config = load_model(args.weights, NAME, build)
     names, scene = test_set(config["peak"])
     captures, estimate = reconstruct(model, scene)
     result: dict = {"model": scores(model, scene, estimate), "baselines": {}, "optics": config["optics"]}
-    ideal_path = args.ideal or Path(args.weights).parent / BASELINE_DIR / WEIGHTS
+    beside = shipped_weights(SHIPPED["ideal"]) if shipped else Path(args.weights).parent / BASELINE_DIR / WEIGHTS
+    ideal_path = args.ideal or beside
     shown = {f"{config['optics']} optics": (model.optics().numpy(), captures, estimate)}
     if config["optics"] != "ideal" and ideal_path.exists():
         ideal, _ = load_model(ideal_path, NAME, build)
@@ -182,7 +189,7 @@ def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, inde
 
 def run(args: argparse.Namespace) -> int:
     from ..io import atomic_write, read_image, write_image
-    model, config = load_model(args.weights, NAME, build)
+    model, config = load_model(weights_or_shipped(args.weights, SHIPPED["learned"]), NAME, build)
     source = Path(args.input)
     if source.suffix.lower() == ".npy":
         try:
@@ -219,6 +226,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
                         help="learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF")
     parser.add_argument("--no-baseline", action="store_true", help="skip training the ideal-lens baseline after")
     parser.add_argument("--psf-size", type=int, default=23)
+    parser.add_argument("--psf-init", choices=LearnablePSF.INITS, default="streaks",
+                        help="starting shape of the learned PSF around its 90%% centre")
     parser.add_argument("--width", type=int, default=16, help="U-Net base width")
     parser.add_argument("--patch", type=int, default=64)
     parser.add_argument("--count", type=int, default=1024, help="training scenes")
@@ -230,13 +239,13 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="tone-mapped PSNR, whole image and saturated regions, against the "
                                              "ideal lens")
-    add_eval_arguments(parser)
+    add_eval_arguments(parser, shipped="the shipped learned-optics model")
     parser.add_argument("--ideal", type=Path, help="the ideal-lens model (default: ideal-lens/ beside --weights)")
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="simulate a capture of a scene through the learned optics and "
                                             "reconstruct it")
     parser.add_argument("input", type=Path, help="an image (made HDR as in training) or a linear HDR .npy")
-    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--weights", type=Path, help="a model from 'nnci hdr train' (default: the shipped one)")
     parser.add_argument("--out", type=Path, default=Path("hdr-out"))
     parser.add_argument("--lights", type=int, default=6, help="light sources added to an ordinary image")
     parser.add_argument("--seed", type=int, default=0)

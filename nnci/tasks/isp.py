@@ -20,13 +20,14 @@ from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save)
+                     pyplot, report, save_figure, train_and_save, weights_or_shipped)
 
 NAME = "isp"
 HELP = "learned camera pipeline for low light (SID U-Net on simulated raw) against the classical ISP"
 EVAL_RATIOS = (100, 250, 300)
 RAW_SUFFIXES = (".dng", ".arw", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef", ".srw")
 CAMERA = RawCamera()
+SHIPPED = "isp_sid.safetensors"
 
 
 def build(config: dict) -> SIDNet:
@@ -98,6 +99,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    args.weights = weights_or_shipped(args.weights, SHIPPED)
     model, config = load_model(args.weights, NAME, build)
     scenes = test_scenes(2 ** (config["depth"] + 1))
     learned: dict = {}
@@ -169,7 +171,7 @@ def read_camera_raw(path: Path, ratio: float) -> xp.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     from ..io import read_image, write_image
-    model, config = load_model(args.weights, NAME, build)
+    model, config = load_model(weights_or_shipped(args.weights, SHIPPED), NAME, build)
     source = Path(args.input)
     if args.output.exists() and not args.force:
         raise UserError(f"{args.output} already exists; use --force to overwrite it")
@@ -209,12 +211,12 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="PSNR/SSIM at ratios 100, 250, 300 against the classical pipeline")
-    add_eval_arguments(parser)
+    add_eval_arguments(parser, shipped="the shipped model")
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="process a camera raw file (rawpy) or simulate one from an image")
     parser.add_argument("input", type=Path, help="a Bayer raw file (.dng, .arw, ...) or an ordinary image")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the sRGB result (PNG, JPEG, TIFF)")
-    parser.add_argument("--weights", type=Path, required=True)
+    parser.add_argument("--weights", type=Path, help="a model from 'nnci isp train' (default: the shipped one)")
     parser.add_argument("--ratio", type=float, default=100.0, help="amplification ratio (exposure shortened by it)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed of the simulated capture")
     parser.add_argument("--force", action="store_true", help="overwrite the output")
