@@ -235,6 +235,8 @@ APPLICATIONS: dict[str, tuple[list[list[str]], str]] = {
     "segmentation.png": ([["segment", "train", "--out", "W/segment", "--quiet"],
                           ["segment", "eval", "--weights", "W/segment/model.safetensors"]],
                          "segment/segmentation.png"),
+    "isp.png": ([["isp", "eval", "--out", "W/isp"]], "isp/isp.png"),  # the shipped model
+    "hdr.png": ([["hdr", "eval", "--out", "W/hdr"]], "hdr/hdr.png"),  # the shipped learned and ideal-lens models
 }
 
 

@@ -19,10 +19,14 @@ class LRScheduler:
     def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
+    def group_lr(self, index: int, base_lr: float, epoch: int) -> float:
+        """The lr of parameter group `index` (the same rule for every group unless a schedule says otherwise)."""
+        return self.lr_at(base_lr, epoch)
+
     def step(self) -> None:
         self.last_epoch += 1
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(base, self.last_epoch)
+        for index, (group, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            group["lr"] = self.group_lr(index, base, self.last_epoch)
 
     def get_last_lr(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -32,8 +36,8 @@ class LRScheduler:
 
     def load_state_dict(self, state: dict) -> None:
         self.last_epoch, self.base_lrs = state["last_epoch"], list(state["base_lrs"])
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(base, self.last_epoch)
+        for index, (group, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            group["lr"] = self.group_lr(index, base, self.last_epoch)
 
 
 class StepLR(LRScheduler):
@@ -82,11 +86,18 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """lr = lr0 f(epoch)"""
+    """lr = lr0 f(epoch), with one f for all groups or a list of one f per parameter group"""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1) -> None:
-        self.lr_lambda = lr_lambda
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"LambdaLR: {len(lr_lambda)} lr_lambdas for {groups} parameter groups")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr: float, epoch: int) -> float:
-        return base_lr * self.lr_lambda(epoch)
+    def group_lr(self, index: int, base_lr: float, epoch: int) -> float:
+        return base_lr * self.lr_lambdas[index](epoch)

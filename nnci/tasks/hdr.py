@@ -10,6 +10,7 @@ tone-mapped capture, so it starts from the capture and learns what clipping took
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from .. import nn
@@ -20,7 +21,7 @@ from ..models import UNet
 from ..nn import functional as F
 from ..optics import DiffractivePSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map, sensor, tone_map
 from ..optim import Adam
-from ..optim.lr_scheduler import CosineAnnealingLR
+from ..optim.lr_scheduler import LambdaLR
 from ..tensor import Tensor, no_grad
 from .common import (WEIGHTS, UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir,
                      prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save, weights_or_shipped)
@@ -94,7 +95,13 @@ def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     if optics_parameters:
         groups.append({"params": optics_parameters, "lr": args.optics_lr})
     optimizer = Adam(groups, lr=args.lr)
-    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
+
+    def cosine(epoch: int) -> float:  # from 1 down to 1/20 over the epochs
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(epoch, args.epochs) / args.epochs))
+
+    def optics_schedule(epoch: int) -> float:  # frozen while the decoder learns to read the PSF's pattern
+        return 0.0 if epoch < args.optics_warmup else cosine(epoch)
+    scheduler = LambdaLR(optimizer, [cosine, optics_schedule][:len(groups)])
     loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True, seed=args.seed)
 
     def loss_fn(model, batch):
@@ -235,7 +242,9 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--peak", type=float, default=64.0, help="brightest scene value, in saturation units")
     parser.add_argument("--read-noise", type=float, default=0.01)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--optics-lr", type=float, default=2e-2, help="learning rate of the PSF parameters")
+    parser.add_argument("--optics-lr", type=float, default=2e-3, help="learning rate of the PSF parameters")
+    parser.add_argument("--optics-warmup", type=int, default=0,
+                        help="epochs with the optics frozen at their initial PSF before they learn too")
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="tone-mapped PSNR, whole image and saturated regions, against the "
                                              "ideal lens")

@@ -69,6 +69,24 @@ def test_schedulers_match_torch(case):
         sched_ours.step()
 
 
+def test_lambda_lr_with_one_lambda_per_parameter_group_matches_torch():
+    lambdas = [lambda epoch: 0.9 ** epoch, lambda epoch: 0.0 if epoch < 3 else 1.0 / (epoch + 1)]
+    opt_theirs = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.5},
+                                  {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1}], lr=1.0)
+    opt_ours = nnci.optim.SGD([{"params": [nn.Parameter(np.zeros(2, np.float32))], "lr": 0.5},
+                               {"params": [nn.Parameter(np.zeros(1, np.float32))], "lr": 0.1}], lr=1.0)
+    sched_theirs = torch.optim.lr_scheduler.LambdaLR(opt_theirs, lambdas)
+    sched_ours = nnci.optim.lr_scheduler.LambdaLR(opt_ours, lambdas)
+    for _ in range(8):
+        assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr(), rel=1e-9, abs=1e-12)
+        opt_theirs.step()
+        opt_ours.step()
+        sched_theirs.step()
+        sched_ours.step()
+    with pytest.raises(ValueError, match="2 parameter groups"):
+        nnci.optim.lr_scheduler.LambdaLR(opt_ours, lambdas[:1])
+
+
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
 @pytest.mark.parametrize("max_norm", [0.1, 100.0])
 def test_clip_grad_norm_matches_torch(norm_type, max_norm):
