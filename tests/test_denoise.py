@@ -137,3 +137,22 @@ def test_shipped_gray_model_denoises_a_colour_photo_channel_by_channel(tmp_path,
     assert "each of R, G, B" in capsys.readouterr().out
     result = skimage.io.imread(tmp_path / "clean.png") / 255.0
     assert result.shape == clean.shape and psnr(result, clean) > psnr(noisy, clean) + 4
+
+
+def test_self_ensemble_undoes_each_symmetry_and_helps_the_shipped_model(tmp_path, capsys):
+    from nnci.data import load_photo
+    from nnci.data.patches import dihedral, inverse_dihedral
+    from nnci.metrics import psnr
+    x = np.random.default_rng(0).standard_normal((2, 5, 7))
+    for k in range(8):
+        np.testing.assert_array_equal(inverse_dihedral(dihedral(x, k), k), x)
+    clean = load_photo("camera")[100:228, 200:328]
+    noisy = (clean + np.random.default_rng(1).normal(0, 25 / 255, clean.shape)).astype(np.float32)
+    noisy_path = tmp_path / "noisy.png"
+    skimage.io.imsave(noisy_path, (np.clip(noisy, 0, 1) * 65535).round().astype(np.uint16), check_contrast=False)
+    scores = []
+    for extra in ([], ["--self-ensemble"]):
+        out = tmp_path / f"out{len(extra)}.png"
+        assert main(["denoise", "run", str(noisy_path), "-o", str(out), "--sigma", "25", *extra]) == 0
+        scores.append(psnr(read_image(out)[0], clean))
+    assert scores[1] > scores[0] + 0.05

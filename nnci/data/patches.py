@@ -12,6 +12,12 @@ def dihedral(patch: xp.ndarray, k: int) -> xp.ndarray:
     return out[..., ::-1] if k >= 4 else out
 
 
+def inverse_dihedral(patch: xp.ndarray, k: int) -> xp.ndarray:
+    """The symmetry that undoes dihedral(., k): unflip, then turn back."""
+    out = patch[..., ::-1] if k >= 4 else patch
+    return xp.rot90(out, -(k % 4), axes=(-2, -1))
+
+
 def random_patches(images: Sequence[xp.ndarray], size: int, count: int, rng: xp.random.Generator,
                    augment: bool = True) -> xp.ndarray:
     """count patches (count, C, size, size) from random images (H, W) or (H, W, C), at random places."""

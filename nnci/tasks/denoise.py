@@ -14,6 +14,7 @@ from typing import Any
 
 from ..backend import generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
+from ..data.patches import dihedral, inverse_dihedral
 from ..io import read_image, write_image
 from ..metrics import psnr, ssim
 from ..models import DnCNN
@@ -92,6 +93,16 @@ def denoise_array(model: DnCNN, noisy: Any, tile: int | None = None) -> Any:
             h, w = min(tile, height - top), min(tile, width - left)
             out[:, top:top + h, left:left + w] = result[:, top - t0:top - t0 + h, left - l0:left - l0 + w]
     return out
+
+
+def denoise_self_ensemble(model: DnCNN, noisy: Any, tile: int | None = None) -> Any:
+    """1/8 sum_k T_k^-1 R(T_k y) over the 8 flips and rotations T_k (geometric self-ensemble, Timofte et al.,
+    "Seven ways to improve example-based single image super resolution", CVPR 2016): 8x the time."""
+    total = xp.zeros(noisy.shape, xp.float32)
+    for k in range(8):
+        turned = xp.ascontiguousarray(dihedral(noisy, k))
+        total += inverse_dihedral(denoise_array(model, turned, tile), k)
+    return total / 8
 
 
 def to_chw(image: Any) -> Any:
@@ -202,8 +213,9 @@ def evaluate(args: argparse.Namespace) -> int:
         for index, (name, clean) in enumerate(photos.items()):
             rng = xp.random.default_rng(1000 * index + int(sigma))  # the same noise for every method
             noisy = (clean + rng.standard_normal(clean.shape) * sigma / 255.0).astype(xp.float32)
+            apply = denoise_self_ensemble if args.self_ensemble else denoise_array
             results = {"noisy": noisy,
-                       "nnci": from_chw(denoise_array(model, to_chw(noisy), tile=256)),
+                       "nnci": from_chw(apply(model, to_chw(noisy), tile=256)),
                        "gaussian filter (best width)": gaussian_filter_best(noisy, clean)[0]}
             bm3d_result = bm3d_denoise(noisy, sigma) if have_bm3d else None
             have_bm3d = bm3d_result is not None
@@ -259,10 +271,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{weights.name} denoises {kinds[config['channels']]} images ({config['channels']} channel"
                         f"{'s' if config['channels'] > 1 else ''}); {source} is {kinds[info['channels']]}")
     start = time.perf_counter()
+    apply = denoise_self_ensemble if args.self_ensemble else denoise_array
     if per_channel:  # the shipped models are gray: denoise R, G and B each
-        result = xp.stack([denoise_array(model, image[None, :, :, c], tile=args.tile)[0] for c in range(3)], axis=2)
+        result = xp.stack([apply(model, image[None, :, :, c], tile=args.tile)[0] for c in range(3)], axis=2)
     else:
-        result = from_chw(denoise_array(model, to_chw(image), tile=args.tile))
+        result = from_chw(apply(model, to_chw(image), tile=args.tile))
     seconds = time.perf_counter() - start
     write_image(target, result, bits=info["bits"])
     how = ", the gray model on each of R, G, B" if per_channel else ""
@@ -309,6 +322,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_eval_arguments(parser, shipped="the shipped models")
     parser.add_argument("--sigma", default="15,25,50", help="comma-separated noise levels (default 15,25,50)")
     parser.add_argument("--blind", action="store_true", help="use the blind model at every sigma")
+    parser.add_argument("--self-ensemble", action="store_true",
+                        help="average the model over the 8 flips/rotations (8x the time, ~0.15 dB better)")
     parser.set_defaults(run=evaluate)
 
     parser = actions.add_parser("run", help="denoise your own image (PNG, JPEG, TIFF; 8 or 16 bit; gray or RGB)")
@@ -319,6 +334,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     noise.add_argument("--blind", action="store_true", help="unknown noise level (the default)")
     parser.add_argument("--weights", type=Path, help="weights from 'nnci denoise train' (default: shipped)")
     parser.add_argument("--tile", type=int, default=256, help="tile size that bounds memory (default 256)")
+    parser.add_argument("--self-ensemble", action="store_true",
+                        help="average the model over the 8 flips/rotations (8x the time, ~0.15 dB better)")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
     parser.set_defaults(run=run)
 
