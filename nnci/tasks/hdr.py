@@ -85,7 +85,9 @@ def test_set(peak: float, seed: int = 2024) -> tuple[list, xp.ndarray]:
 def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
-              "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init}
+              "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init,
+              "optics_lr": args.optics_lr, "optics_warmup": args.epochs // 2 if args.optics_warmup is None
+              else args.optics_warmup}
     images = list(load_photos("train", gray=False).values())
     train_scenes = scenes(images, args.patch, args.count, args.seed, args.peak)
     val_scenes = scenes(images, args.patch, 64, args.seed + 1, args.peak)
@@ -99,8 +101,10 @@ def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     def cosine(epoch: int) -> float:  # from 1 down to 1/20 over the epochs
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(epoch, args.epochs) / args.epochs))
 
+    warmup = config["optics_warmup"]
+
     def optics_schedule(epoch: int) -> float:  # frozen while the decoder learns to read the PSF's pattern
-        return 0.0 if epoch < args.optics_warmup else cosine(epoch)
+        return 0.0 if epoch < warmup else cosine(epoch)
     scheduler = LambdaLR(optimizer, [cosine, optics_schedule][:len(groups)])
     loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True, seed=args.seed)
 
@@ -178,7 +182,7 @@ def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, inde
     fig, axes = plt.subplots(len(shown), 4, figsize=(12, 3.1 * len(shown)), squeeze=False)
     truth = tone_map(scene[index], peak).transpose(1, 2, 0)
     for row, (label, (psf, captures, estimate)) in enumerate(shown.items()):
-        axes[row, 0].imshow(xp.log10(psf + 1e-6), cmap="magma")
+        axes[row, 0].imshow(xp.log10(psf + 1e-6), cmap="magma", vmin=-4, vmax=0)
         axes[row, 0].set_title(f"{label}: PSF (log10)", fontsize=8)
         axes[row, 1].imshow(xp.clip(captures[index], 0, 1).transpose(1, 2, 0))
         axes[row, 1].set_title("single clipped capture", fontsize=8)
@@ -243,8 +247,9 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--read-noise", type=float, default=0.01)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--optics-lr", type=float, default=2e-3, help="learning rate of the PSF parameters")
-    parser.add_argument("--optics-warmup", type=int, default=0,
-                        help="epochs with the optics frozen at their initial PSF before they learn too")
+    parser.add_argument("--optics-warmup", type=int,
+                        help="epochs with the optics frozen at their initial PSF while the U-Net learns to read it "
+                             "(default: half the epochs)")
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="tone-mapped PSNR, whole image and saturated regions, against the "
                                              "ideal lens")
