@@ -28,6 +28,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import nnci  # noqa: E402
 
 torch.set_num_threads(2)
+# One small parallel op starts torch's OpenMP pool properly. Measured: until torch has run an op, its
+# freshly configured threads hold the second core, and any other threaded work in this process (nnci's
+# threaded batch norm and pooling) runs 2x slower; after one op they sleep as they should.
+torch.ones(256, 256) @ torch.ones(256, 256)
 
 
 # ----- the same architectures in either library ---------------------------------------------

@@ -41,10 +41,12 @@ def _pad_for_pool(x: Any, padding, kernel, stride, dilation, out_hw, value: floa
 
 class MaxPool2d(Function):
     """y = max over each window;  dx = g routed to the first maximum of each window (raster order, as torch)"""
+    fast_2x2 = True  # the tournament below for 2x2 windows of stride 2; off, every window takes the general path
+
     def forward(self, x, kernel, stride, padding, dilation, out_hw):
         self.shape, self.kernel, self.stride, self.dilation, self.padding = x.shape, kernel, stride, dilation, padding
         self.out_hw = out_hw
-        self.pairwise = (kernel == stride == dilation * 2 == (2, 2) and padding == (0, 0)
+        self.pairwise = (self.fast_2x2 and kernel == stride == (2, 2) and dilation == (1, 1) and padding == (0, 0)
                          and out_hw == (x.shape[2] // 2, x.shape[3] // 2))
         if self.pairwise:
             return self._forward_2x2(x)
@@ -79,13 +81,16 @@ class MaxPool2d(Function):
         return xp.maximum(top, bottom, out=top)
 
     def _backward_2x2(self, g):
-        dx = xp.zeros(self.shape, g.dtype)
+        """Each of the four window positions takes g where it won, 0 elsewhere: four strided writes."""
+        dx = xp.empty(self.shape, g.dtype)
         h, w = self.out_hw[0] * 2, self.out_hw[1] * 2
-        on_top, below = g * ~self.from_bottom, g * self.from_bottom
-        dx[:, :, 0:h:2, 0:w:2] = on_top * ~self.right_on_top
-        dx[:, :, 0:h:2, 1:w:2] = on_top * self.right_on_top
-        dx[:, :, 1:h:2, 0:w:2] = below * ~self.right_below
-        dx[:, :, 1:h:2, 1:w:2] = below * self.right_below
+        dx[:, :, h:] = 0  # an odd last row or column belongs to no window
+        dx[:, :, :h, w:] = 0
+        below, above = self.from_bottom, ~self.from_bottom
+        xp.multiply(g, above & ~self.right_on_top, out=dx[:, :, 0:h:2, 0:w:2])
+        xp.multiply(g, above & self.right_on_top, out=dx[:, :, 0:h:2, 1:w:2])
+        xp.multiply(g, below & ~self.right_below, out=dx[:, :, 1:h:2, 0:w:2])
+        xp.multiply(g, below & self.right_below, out=dx[:, :, 1:h:2, 1:w:2])
         return (dx,)
 
     def backward(self, g):

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
+import nnci
 import nnci.nn.functional as F
 from parity import check
 
@@ -272,6 +273,23 @@ def test_adaptive_avg_pool2d(size):
 def test_max_pool2d_ties_route_the_gradient_like_torch(kernel, stride):
     x = np.random.default_rng(kernel + stride).integers(0, 3, (2, 2, 9, 8)).astype(np.float64)  # many ties
     check(lambda t: F.max_pool2d(t, kernel, stride), lambda t: TF.max_pool2d(t, kernel, stride), x)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 9, 7), (3, 1, 2, 3)])
+def test_max_pool2d_2x2_fast_path_equals_the_general_path(shape, monkeypatch):
+    from nnci.ops.pool import MaxPool2d
+    x = np.random.default_rng(sum(shape)).integers(-2, 3, shape).astype(np.float32)  # ties everywhere
+    upstream = np.random.default_rng(1).standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2))
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(MaxPool2d, "fast_2x2", fast)
+        t = nnci.tensor(x, requires_grad=True)
+        y = F.max_pool2d(t, 2)
+        assert y._ctx.pairwise == fast
+        (y * nnci.tensor(upstream.astype(np.float32))).sum().backward()
+        results.append((y.numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
