@@ -59,51 +59,53 @@ TRANSPOSE_INPUT = [[0, 1], [2, 3]]
 TRANSPOSE_KERNEL = [[0, 1], [2, 3]]
 
 
-def max_pooling(path: Path) -> None:
-    """2x2 max pooling with stride 2 on a 4x4 input, and the gradient routed back to each window's maximum."""
+def _grid_figure(path: Path, panels: list[tuple]) -> None:
+    """One row of small annotated matrices: panels of (values, title, keyword arguments of _grid)."""
     plt = pyplot()
-    x = tensor(xp.array(POOL_INPUT, xp.float32)[None, None], requires_grad=True)
-    y = F.max_pool2d(x, 2, stride=2)
-    y.sum().backward()
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-    _grid(axes[0], POOL_INPUT, "input (4x4)", highlight=x.grad.numpy()[0, 0] > 0)
-    _grid(axes[1], y.numpy()[0, 0], "max_pool2d(x, 2, stride=2)", cmap="Oranges")
-    _grid(axes[2], x.grad.numpy()[0, 0], "gradient of sum(y): 1 at each max", cmap="Greens")
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.2))
+    for ax, (values, title, options) in zip(axes, panels):
+        _grid(ax, values, title, **options)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def _image(values: list) -> Tensor:
+    return tensor(xp.array(values, xp.float32)[None, None])
+
+
+def max_pooling(path: Path) -> None:
+    """2x2 max pooling with stride 2 on a 4x4 input, and the gradient routed back to each window's maximum."""
+    x = _image(POOL_INPUT)
+    x.requires_grad_(True)
+    y = F.max_pool2d(x, 2, stride=2)
+    y.sum().backward()
+    routed = x.grad.numpy()[0, 0]
+    _grid_figure(path, [(POOL_INPUT, "input (4x4)", {"highlight": routed > 0}),
+                        (y.numpy()[0, 0], "max_pool2d(x, 2, stride=2)", {"cmap": "Oranges"}),
+                        (routed, "gradient of sum(y): 1 at each max", {"cmap": "Greens"})])
 
 
 def convolution(path: Path) -> None:
     """A 3x3 kernel on a 5x5 binary image: no padding, padding 1, and stride 2."""
-    plt = pyplot()
-    x = tensor(xp.array(CONV_INPUT, xp.float32)[None, None])
-    k = tensor(xp.array(CONV_KERNEL, xp.float32)[None, None])
-    fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
-    _grid(axes[0], CONV_INPUT, "input (5x5)")
-    _grid(axes[1], CONV_KERNEL, "kernel (3x3)", cmap="Purples")
-    _grid(axes[2], F.conv2d(x, k).numpy()[0, 0], "conv2d: 3x3 out", cmap="Oranges")
-    _grid(axes[3], F.conv2d(x, k, padding=1).numpy()[0, 0], "padding=1: 5x5 out", cmap="Oranges")
-    _grid(axes[4], F.conv2d(x, k, padding=1, stride=2).numpy()[0, 0], "padding=1, stride=2: 3x3", cmap="Oranges")
-    fig.tight_layout()
-    save_figure(fig, path)
+    x, k = _image(CONV_INPUT), _image(CONV_KERNEL)
+    out = {"cmap": "Oranges"}
+    _grid_figure(path, [(CONV_INPUT, "input (5x5)", {}), (CONV_KERNEL, "kernel (3x3)", {"cmap": "Purples"}),
+                        (F.conv2d(x, k).numpy()[0, 0], "conv2d: 3x3 out", out),
+                        (F.conv2d(x, k, padding=1).numpy()[0, 0], "padding=1: 5x5 out", out),
+                        (F.conv2d(x, k, padding=1, stride=2).numpy()[0, 0], "padding=1, stride=2: 3x3", out)])
 
 
 def transposed_convolution(path: Path) -> None:
     """Transposed convolution (each input pixel stamps the kernel, scaled) and nearest/bilinear upsampling."""
-    plt = pyplot()
-    x = tensor(xp.array(TRANSPOSE_INPUT, xp.float32)[None, None])
-    k = tensor(xp.array(TRANSPOSE_KERNEL, xp.float32)[None, None])
-    fig, axes = plt.subplots(1, 6, figsize=(17, 3.2))
-    _grid(axes[0], TRANSPOSE_INPUT, "input (2x2)")
-    _grid(axes[1], TRANSPOSE_KERNEL, "kernel (2x2)", cmap="Purples")
-    _grid(axes[2], F.conv_transpose2d(x, k).numpy()[0, 0], "conv_transpose2d: 3x3", cmap="Oranges")
-    _grid(axes[3], F.conv_transpose2d(x, k, stride=2).numpy()[0, 0], "stride=2: 4x4", cmap="Oranges")
-    _grid(axes[4], F.interpolate(x, scale_factor=2, mode="nearest").numpy()[0, 0], "Upsample nearest x2",
-          cmap="Greens")
-    _grid(axes[5], F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).numpy()[0, 0],
-          "Upsample bilinear x2", cmap="Greens", fmt="{:.2f}")
-    fig.tight_layout()
-    save_figure(fig, path)
+    x, k = _image(TRANSPOSE_INPUT), _image(TRANSPOSE_KERNEL)
+    out, upsampled = {"cmap": "Oranges"}, {"cmap": "Greens"}
+    bilinear = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).numpy()[0, 0]
+    _grid_figure(path, [(TRANSPOSE_INPUT, "input (2x2)", {}), (TRANSPOSE_KERNEL, "kernel (2x2)", {"cmap": "Purples"}),
+                        (F.conv_transpose2d(x, k).numpy()[0, 0], "conv_transpose2d: 3x3", out),
+                        (F.conv_transpose2d(x, k, stride=2).numpy()[0, 0], "stride=2: 4x4", out),
+                        (F.interpolate(x, scale_factor=2, mode="nearest").numpy()[0, 0], "Upsample nearest x2",
+                         upsampled),
+                        (bilinear, "Upsample bilinear x2", {**upsampled, "fmt": "{:.2f}"})])
 
 
 def computation_graph(path: Path, x_value: float = 3.0) -> None:
