@@ -79,3 +79,15 @@ def test_hdr_trains_both_optics_and_reports_saturated_regions(tmp_path, capsys):
     np.save(scene, np.zeros((4, 5)))
     assert main(["hdr", "run", str(scene), "--weights", str(out / "model.safetensors")]) == 1
     assert "(4, 5)" in capsys.readouterr().err
+
+
+def test_hdr_with_a_diffractive_phase_plate(tmp_path, capsys):
+    out = tmp_path / "doe"
+    assert main(["hdr", "train", "--out", str(out), "--optics", "diffractive", "--no-baseline", "--count", "32",
+                 "--epochs", "2", "--width", "4", "--psf-size", "9", "--patch", "32", "--quiet"]) == 0
+    phase = load_safetensors(out / "model.safetensors")["optics.phase"]
+    assert phase.shape == (20, 20) and np.abs(phase).max() > 0  # the plate learned a non-flat phase
+    capsys.readouterr()
+    result = run_json(capsys, ["hdr", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    assert result["optics"] == "diffractive" and "ideal lens + U-Net" not in result["baselines"]
+    assert "note" in result
