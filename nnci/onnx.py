@@ -273,7 +273,7 @@ CONVERTERS: dict[type, Callable] = {
 }
 
 
-def _build(onnx: Any, model: Module, example: Tensor) -> tuple[_GraphBuilder, list, list]:
+def _build(onnx: Any, model: Module, example: Tensor) -> tuple[_GraphBuilder, list]:
     names = {id(t): key for key, t in list(model.named_parameters()) + list(model.named_buffers())}
     names.update({id(t.data): key for key, t in model.named_buffers()})
     records, outputs = _run_traced(model, example)
@@ -292,7 +292,7 @@ def _build(onnx: Any, model: Module, example: Tensor) -> tuple[_GraphBuilder, li
     for position, out in enumerate(outputs):
         if id(out) not in builder.dynamic:
             raise ExportError(f"output {position} does not depend on the input")
-    return builder, outputs, records
+    return builder, outputs
 
 
 def export(model: Module, example_input: Any, path: str | os.PathLike, input_name: str = "input") -> None:
@@ -304,10 +304,10 @@ def export(model: Module, example_input: Any, path: str | os.PathLike, input_nam
     was_training = model.training
     model.eval()
     try:
-        builder, outputs, _ = _build(onnx, model, example)
+        builder, outputs = _build(onnx, model, example)
         rng = xp.random.default_rng(0)
         other = Tensor((example.data + rng.standard_normal(example.shape)).astype(example.dtype))
-        check, _, _ = _build(onnx, model, other)
+        check, _ = _build(onnx, model, other)
     finally:
         model.train(was_training)
     if len(check.constants) != len(builder.constants) or any(

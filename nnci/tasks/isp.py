@@ -53,11 +53,14 @@ def apply_classical(linear_mosaic: xp.ndarray) -> xp.ndarray:
     return classical_isp(Tensor(linear_mosaic), CAMERA).clamp(0, 1).numpy()
 
 
-def test_scenes(multiple: int) -> dict[str, xp.ndarray]:
+def crop_to_multiple(image: xp.ndarray, multiple: int) -> xp.ndarray:
+    """The top-left part of an (H, W, ...) image whose sides are multiples of `multiple` (the U-Net's need)."""
+    return image[:image.shape[0] // multiple * multiple, :image.shape[1] // multiple * multiple]
+
+
+def held_out_scenes(multiple: int) -> dict[str, xp.ndarray]:
     """The held-out photos as sRGB (H, W, 3), cropped to a multiple of `multiple` pixels."""
-    photos = load_photos("test", gray=False)
-    return {name: image[:image.shape[0] // multiple * multiple, :image.shape[1] // multiple * multiple]
-            for name, image in photos.items()}
+    return {name: crop_to_multiple(image, multiple) for name, image in load_photos("test", gray=False).items()}
 
 
 def train(args: argparse.Namespace) -> int:
@@ -101,7 +104,7 @@ def train(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     args.weights = weights_or_shipped(args.weights, SHIPPED)
     model, config = load_model(args.weights, NAME, build)
-    scenes = test_scenes(2 ** (config["depth"] + 1))
+    scenes = held_out_scenes(2 ** (config["depth"] + 1))
     learned: dict = {}
     classical: dict = {}
     shown = {}
@@ -143,7 +146,7 @@ def write_grid(path: Path, shown: dict, ratio: int) -> Path:
     return path
 
 
-def read_camera_raw(path: Path, ratio: float) -> xp.ndarray:
+def read_camera_raw(path: Path, ratio: float, multiple: int) -> xp.ndarray:
     """A camera raw file through rawpy (optional extra 'raw'): (1, 1, H, W) RGGB mosaic, normalised and amplified."""
     try:
         import rawpy
@@ -163,8 +166,7 @@ def read_camera_raw(path: Path, ratio: float) -> xp.ndarray:
     red = [(r, c) for r in range(2) for c in range(2) if colours[pattern[r, c]] == "R"]
     top, left = red[0]  # shift the mosaic so that it starts on red: RGGB, as the network was trained
     mosaic_image = mosaic_image[top:, left:]
-    multiple = 16
-    mosaic_image = mosaic_image[:mosaic_image.shape[0] // multiple * multiple, :mosaic_image.shape[1] // multiple * multiple]
+    mosaic_image = crop_to_multiple(mosaic_image, multiple)
     camera = RawCamera(black_level=black, white_level=white)
     return normalise(mosaic_image, ratio, camera)[None, None]
 
@@ -179,14 +181,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"output directory {args.output.parent} does not exist")
     multiple = 2 ** (config["depth"] + 1)
     if source.suffix.lower() in RAW_SUFFIXES:
-        mosaic_image = read_camera_raw(source, args.ratio)
+        mosaic_image = read_camera_raw(source, args.ratio, multiple)
         write_image(args.output, apply(model, mosaic_image)[0].transpose(1, 2, 0))
         print(f"{source}: raw x{args.ratio:g} -> {args.output}")
         return 0
     srgb, info = read_image(source)
     if srgb.ndim == 2:
         srgb = xp.repeat(srgb[..., None], 3, axis=2)
-    srgb = srgb[:srgb.shape[0] // multiple * multiple, :srgb.shape[1] // multiple * multiple]
+    srgb = crop_to_multiple(srgb, multiple)
     if min(srgb.shape[:2]) < multiple:
         raise UserError(f"{source}: too small ({info}), at least {multiple}x{multiple} pixels are needed")
     mosaic_image = low_light(unprocess(srgb)[None], xp.array([args.ratio]), xp.random.default_rng(args.seed))
