@@ -71,7 +71,7 @@ def scenes(images: list, size: int, count: int, seed: int, peak: float) -> xp.nd
     return xp.stack([hdr_scene(crop.transpose(1, 2, 0), rng, peak) for crop in crops])
 
 
-def test_set(peak: float, seed: int = 2024) -> tuple[list, xp.ndarray]:
+def held_out_scenes(peak: float, seed: int = 2024) -> tuple[list, xp.ndarray]:
     """The held-out photos as HDR scenes, centre crops of 256 x 256 (a fixed draw of highlights and lights)."""
     rng = xp.random.default_rng(seed)
     names, result = [], []
@@ -154,7 +154,7 @@ def evaluate(args: argparse.Namespace) -> int:
     shipped = args.weights is None
     args.weights = weights_or_shipped(args.weights, SHIPPED["learned"])
     model, config = load_model(args.weights, NAME, build)
-    names, scene = test_set(config["peak"])
+    names, scene = held_out_scenes(config["peak"])
     captures, estimate = reconstruct(model, scene)
     result: dict = {"model": scores(model, scene, estimate), "baselines": {}, "optics": config["optics"]}
     beside = shipped_weights(SHIPPED["ideal"]) if shipped else Path(args.weights).parent / BASELINE_DIR / WEIGHTS
