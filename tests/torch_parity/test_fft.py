@@ -75,6 +75,13 @@ def test_fft_conv2d_is_true_convolution(seed):
 
     check(fft.fft_conv2d, torch_conv, x, kernel)
 
+    def torch_fft_conv(image, k):  # the same product of spectra, computed by torch.fft
+        size = (h + kh - 1, w + kw - 1)
+        spectrum = torch.fft.rfft2(image, s=size) * torch.fft.rfft2(k, s=size)
+        return torch.fft.irfft2(spectrum, s=size)[..., kh // 2:kh // 2 + h, kw // 2:kw // 2 + w]
+
+    check(fft.fft_conv2d, torch_fft_conv, x, kernel)
+
 
 def test_fft_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"\(3, 4\)"):
