@@ -45,6 +45,16 @@ def test_optimizer_steps_match_torch(case, dtype):
         np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), **tol, err_msg=key)
 
 
+def assert_same_learning_rates(opt_ours, sched_ours, opt_theirs, sched_theirs, epochs):
+    """Step both optimizers and schedulers together; every group's lr must agree at every epoch."""
+    for _ in range(epochs):
+        assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr(), rel=1e-9, abs=1e-12)
+        opt_theirs.step()
+        opt_ours.step()
+        sched_theirs.step()
+        sched_ours.step()
+
+
 SCHEDULERS = [
     ("StepLR", dict(step_size=3, gamma=0.5)),
     ("MultiStepLR", dict(milestones=[2, 5], gamma=0.3)),
@@ -61,12 +71,7 @@ def test_schedulers_match_torch(case):
     opt_ours = nnci.optim.SGD([nn.Parameter(np.zeros(2, np.float32))], lr=0.5)
     sched_theirs = getattr(torch.optim.lr_scheduler, name)(opt_theirs, **kw)
     sched_ours = getattr(nnci.optim.lr_scheduler, name)(opt_ours, **kw)
-    for _ in range(12):
-        assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr(), rel=1e-9, abs=1e-12)
-        opt_theirs.step()
-        opt_ours.step()
-        sched_theirs.step()
-        sched_ours.step()
+    assert_same_learning_rates(opt_ours, sched_ours, opt_theirs, sched_theirs, epochs=12)
 
 
 def test_lambda_lr_with_one_lambda_per_parameter_group_matches_torch():
@@ -77,12 +82,7 @@ def test_lambda_lr_with_one_lambda_per_parameter_group_matches_torch():
                                {"params": [nn.Parameter(np.zeros(1, np.float32))], "lr": 0.1}], lr=1.0)
     sched_theirs = torch.optim.lr_scheduler.LambdaLR(opt_theirs, lambdas)
     sched_ours = nnci.optim.lr_scheduler.LambdaLR(opt_ours, lambdas)
-    for _ in range(8):
-        assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr(), rel=1e-9, abs=1e-12)
-        opt_theirs.step()
-        opt_ours.step()
-        sched_theirs.step()
-        sched_ours.step()
+    assert_same_learning_rates(opt_ours, sched_ours, opt_theirs, sched_theirs, epochs=8)
     with pytest.raises(ValueError, match="2 parameter groups"):
         nnci.optim.lr_scheduler.LambdaLR(opt_ours, lambdas[:1])
 
