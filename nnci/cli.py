@@ -50,18 +50,12 @@ def demo(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """Write a task's trained model as ONNX, for an input of --shape (default: one image of the training size)."""
-    from .io import WeightsFileError, safetensors_metadata
     from .nn import Conv2d, Linear
     from .onnx import ExportError, export as export_onnx
     from .tasks import TASKS
-    from .tasks.common import UserError, load_model
+    from .tasks.common import UserError, load_model, weights_task
 
-    try:
-        task = safetensors_metadata(args.weights).get("nnci_task")
-    except FileNotFoundError:
-        raise UserError(f"{args.weights}: no such weights file") from None
-    except (WeightsFileError, OSError) as error:
-        raise UserError(str(error)) from None
+    task = weights_task(args.weights)
     if task not in TASKS:
         raise UserError(f"{args.weights}: not written by an nnci task (task {task!r} in its metadata)")
     model, config = load_model(args.weights, task, TASKS[task].build)

@@ -19,8 +19,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save)
+from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
+                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
 NAME = "anomaly"
 HELP = "autoencoder anomaly detection for visual inspection (train on good parts, maps by reconstruction error)"
@@ -217,8 +217,6 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_eval_arguments(parser)
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="anomaly heat-map overlays for your own images")
-    parser.add_argument("images", nargs="+")
-    parser.add_argument("--weights", required=True, type=Path)
-    parser.add_argument("--out", default="anomaly-maps", type=Path)
+    add_run_arguments(parser, out="anomaly-maps")
     parser.add_argument("--threshold", type=float, help="flag images scoring at least this (from eval)")
     parser.set_defaults(run=run)

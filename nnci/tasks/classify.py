@@ -12,8 +12,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save)
+from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
+                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
 NAME = "classify"
 HELP = "VGG-style classifier on the bundled 8x8 digits (cross-entropy)"
@@ -138,6 +138,5 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_eval_arguments(parser)
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="classify your own images of digits")
-    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
-    parser.add_argument("--weights", required=True, type=Path)
+    add_run_arguments(parser)
     parser.set_defaults(run=run)

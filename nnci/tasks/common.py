@@ -33,6 +33,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, epochs: int, minutes: f
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, out: str | None = None) -> None:
+    """images (one or more files), --weights, and --out DIR (default `out`) when the task writes files."""
+    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, TIFF, ...)")
+    parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
+    if out is not None:
+        parser.add_argument("--out", default=out, type=Path, help=f"directory for the results (default {out})")
+
+
 def add_eval_arguments(parser: argparse.ArgumentParser, shipped: str | None = None) -> None:
     """--weights (optional when the package ships a default, described by `shipped`), --json, --out."""
     if shipped:
@@ -94,16 +102,26 @@ def train_and_save(args: argparse.Namespace, out: Path, task: str, config: dict,
     return trainer
 
 
-def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[Module, dict]:
-    """Rebuild the model a weights file was trained as, and load it; errors name the file and what is wrong."""
-    path = Path(path)
+def _read_weights(path: Path, read: Callable[[Path], Any]) -> Any:
+    """read(path), with a missing, unreadable or foreign file reported as one line naming it."""
     try:
-        metadata = safetensors_metadata(path)
-        tensors = load_safetensors(path)
+        return read(path)
     except FileNotFoundError:
         raise UserError(f"{path}: no such weights file") from None
     except (WeightsFileError, OSError) as error:
         raise UserError(str(error)) from None
+
+
+def weights_task(path: Path) -> str | None:
+    """The task a weights file was trained by, from its metadata (None when it names none)."""
+    return _read_weights(Path(path), safetensors_metadata).get("nnci_task")
+
+
+def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[Module, dict]:
+    """Rebuild the model a weights file was trained as, and load it; errors name the file and what is wrong."""
+    path = Path(path)
+    metadata = _read_weights(path, safetensors_metadata)
+    tensors = _read_weights(path, load_safetensors)
     found = metadata.get("nnci_task")
     if found is None:
         raise UserError(f"{path}: not written by 'nnci {task} train' (no task in its metadata)")

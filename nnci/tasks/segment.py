@@ -16,8 +16,8 @@ from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor, no_grad
-from .common import (add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir, pyplot,
-                     report, save_figure, train_and_save)
+from .common import (add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
+                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
 NAME = "segment"
 HELP = "U-Net segmentation of defects (or synthetic shapes): Dice, IoU, overlays"
@@ -156,7 +156,5 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_eval_arguments(parser)
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="write defect masks for your own images")
-    parser.add_argument("images", nargs="+")
-    parser.add_argument("--weights", required=True, type=Path)
-    parser.add_argument("--out", default="segment-masks", type=Path)
+    add_run_arguments(parser, out="segment-masks")
     parser.set_defaults(run=run)
