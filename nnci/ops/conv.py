@@ -196,7 +196,12 @@ class Conv2d(Function):
         self.out_hw = out_hw
         cins = _group_slices(x.shape[1], groups)
         couts = _group_slices(weight.shape[0], groups)
-        if stride == (1, 1):
+        self.pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and not any(padding) and groups == 1
+        if self.pointwise:  # y[n] = W x[n] on (C, H*W) matrices: batched GEMMs straight on NCHW, no layout copies
+            self.saved = x if self.needs_input_grad[1] else None
+            y = xp.matmul(weight.reshape(weight.shape[0], -1), x.reshape(n, x.shape[1], h * w))
+            y = y.reshape(n, -1, h, w)
+        elif stride == (1, 1):
             xf, _ = pad_to_grid(x, padding)
             y = _per_group([grid_correlate(xf[ci], weight[co], self.grid_hw, dilation) for ci, co in zip(cins, couts)])
             self.saved = x if self.needs_input_grad[1] else None  # held by the graph anyway; re-padded in backward
@@ -221,7 +226,15 @@ class Conv2d(Function):
         couts = _group_slices(g.shape[1], groups)
         n = g.shape[0]
         dx = dw = None
-        if self.stride == (1, 1):
+        if self.pointwise:  # dx[n] = W^T g[n],  dW = sum_n g[n] x[n]^T
+            o, c = self.weight.shape[:2]
+            g3 = g.reshape(n, o, -1)
+            if self.needs_input_grad[0]:
+                dx = xp.matmul(self.weight.reshape(o, c).T, g3).reshape(self.input_shape)
+            if self.needs_input_grad[1]:
+                x3 = self.saved.reshape(n, c, -1)
+                dw = xp.matmul(g3, x3.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
+        elif self.stride == (1, 1):
             kernel = self.weight.shape[2:]
             if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
                 gq, gq_hw = pad_to_grid(g, adjoint_pads(self.padding, kernel, self.dilation))
@@ -264,11 +277,10 @@ class ConvTranspose2d(Function):
         self.blocks = (stride == (kh, kw) and padding == (0, 0) and output_padding == (0, 0) and dilation == (1, 1)
                        and groups == 1 and not self.grid)
         self.saved = x
-        if self.blocks:
+        if self.blocks:  # z[n] = W^T x[n] on (C, H*W) matrices (batched GEMMs on NCHW), then one scatter copy
             cout = weight.shape[1]
-            rows = to_grid(x).T  # (N*H*W, Cin)
-            y = rows @ weight.reshape(weight.shape[0], -1)  # (N*H*W, Cout*kh*kw)
-            y = xp.ascontiguousarray(y.reshape(n, h, w, cout, kh, kw).transpose(0, 3, 1, 4, 2, 5))
+            z = xp.matmul(weight.reshape(weight.shape[0], -1).T, x.reshape(n, x.shape[1], h * w))
+            y = xp.ascontiguousarray(z.reshape(n, cout, kh, kw, h, w).transpose(0, 1, 4, 2, 5, 3))
             y = y.reshape(n, cout, h * kh, w * kw)
         elif self.grid:
             out_hw = (full_hw[0] - 2 * ph, full_hw[1] - 2 * pw)
@@ -293,13 +305,14 @@ class ConvTranspose2d(Function):
         if self.blocks:
             kh, kw = self.weight.shape[2:]
             cout = g.shape[1]
-            blocks = xp.ascontiguousarray(g.reshape(n, cout, h, kh, w, kw).transpose(0, 2, 4, 1, 3, 5))
-            blocks = blocks.reshape(n * h * w, cout * kh * kw)
+            blocks = xp.ascontiguousarray(g.reshape(n, cout, h, kh, w, kw).transpose(0, 1, 3, 5, 2, 4))
+            blocks = blocks.reshape(n, cout * kh * kw, h * w)
             weight = self.weight.reshape(self.weight.shape[0], -1)
-            if self.needs_input_grad[0]:
-                dx = xp.ascontiguousarray((blocks @ weight.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2))
+            if self.needs_input_grad[0]:  # dx[n] = W g[n],  dW = sum_n x[n] g[n]^T  (g as blocks)
+                dx = xp.matmul(weight, blocks).reshape(self.x_shape)
             if self.needs_input_grad[1]:
-                dw = (to_grid(self.saved) @ blocks).reshape(self.weight.shape)
+                x3 = self.saved.reshape(n, self.x_shape[1], h * w)
+                dw = xp.matmul(x3, blocks.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         elif self.grid:  # backward of the adjoint is the convolution itself
             kernel = self.weight.shape[2:]
             gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw))
