@@ -41,6 +41,16 @@ def test_random_patches_come_from_the_images():
         random_patches([image], 64, 1, rng)
 
 
+def test_random_patches_share_images_by_area_or_equally():
+    small, large = np.zeros((10, 10), np.float32), np.ones((100, 100), np.float32)  # 1% vs 99% of the pixels
+    by_area = random_patches([small, large], 8, 2000, np.random.default_rng(0), augment=False)
+    equal = random_patches([small, large], 8, 2000, np.random.default_rng(0), augment=False, share="equal")
+    assert np.mean(by_area[:, 0, 0, 0] == 0) < 0.03
+    assert 0.45 < np.mean(equal[:, 0, 0, 0] == 0) < 0.55
+    with pytest.raises(ValueError, match="share must be"):
+        random_patches([small], 8, 1, np.random.default_rng(0), share="pixels")
+
+
 def test_gaussian_noise_has_the_asked_sigma():
     rng = np.random.default_rng(0)
     clean = np.full((4, 1, 200, 200), 0.5, np.float32)

@@ -7,7 +7,7 @@ import skimage.io
 
 import nnci
 from nnci.cli import main
-from nnci.io import read_image
+from nnci.io import load_safetensors, read_image
 from nnci.models import DnCNN
 from nnci.tasks.denoise import SHIPPED, denoise_array, shipped_weights
 
@@ -111,6 +111,21 @@ def test_train_on_a_user_folder_and_direct_mapping(tmp_path, capsys):
     assert config["residual"] is False and config["data"] == str(folder)
     assert main(["denoise", "train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path, tiny, capsys):
+    """--init takes the architecture and the weights of a trained model; a zero learning rate changes nothing."""
+    out = tmp_path / "tuned"
+    assert main(["denoise", "train", "--init", str(tiny / "gray" / "model.safetensors"), "--out", str(out), "--lr", "0",
+                 "--epochs", "1", "--patches", "16", "--batch", "8", "--sampling", "area", "--quiet"]) == 0
+    start, tuned = (load_safetensors(path / "model.safetensors") for path in (tiny / "gray", out))
+    weights = [key for key in start if "running" not in key and "num_batches" not in key]
+    assert weights and all(np.array_equal(start[key].numpy(), tuned[key].numpy()) for key in weights)
+    config = json.loads((out / "config.json").read_text())
+    assert (config["depth"], config["width"], config["sampling"]) == (4, 8, "area")
+    assert main(["denoise", "train", "--init", str(tiny / "gray" / "model.safetensors"), "--color",
+                 "--out", str(tmp_path / "c")]) == 1
+    assert "channels=1" in capsys.readouterr().err
 
 
 def test_shipped_weights_are_packaged():

@@ -19,15 +19,20 @@ def inverse_dihedral(patch: xp.ndarray, k: int) -> xp.ndarray:
 
 
 def random_patches(images: Sequence[xp.ndarray], size: int, count: int, rng: xp.random.Generator,
-                   augment: bool = True) -> xp.ndarray:
-    """count patches (count, C, size, size) from random images (H, W) or (H, W, C), at random places."""
+                   augment: bool = True, share: str = "area") -> xp.ndarray:
+    """count patches (count, C, size, size) from random images (H, W) or (H, W, C), at random places.
+
+    share="area": an image's chance is its pixel count; "equal": every image has the same chance.
+    """
+    if share not in ("area", "equal"):
+        raise ValueError(f"share must be 'area' or 'equal', got {share!r}")
     if not images:
         raise ValueError("random_patches needs at least one image")
     for image in images:
         if min(image.shape[:2]) < size:
             raise ValueError(f"an image of shape {image.shape} is smaller than the patch size {size}")
-    areas = xp.array([im.shape[0] * im.shape[1] for im in images], xp.float64)
-    which = rng.choice(len(images), size=count, p=areas / areas.sum())  # larger images give more patches
+    areas = xp.array([im.shape[0] * im.shape[1] if share == "area" else 1 for im in images], xp.float64)
+    which = rng.choice(len(images), size=count, p=areas / areas.sum())
     first = images[0]
     channels = 1 if first.ndim == 2 else first.shape[2]
     out = xp.empty((count, channels, size, size), xp.float32)

@@ -131,6 +131,18 @@ def choose_model(weights: Path | None, sigma: float | None, blind: bool) -> tupl
 
 
 # ----- train ---------------------------------------------------------------------------------------
+def start_from(weights: Path, config: dict) -> tuple[DnCNN, dict]:
+    """Fine-tuning: the model of a weights file, in training mode; its architecture replaces the command line's."""
+    model, trained = load_model(weights, NAME, build)
+    for key, wanted in (("channels", config["channels"]), ("residual", config["residual"])):
+        if trained[key] != wanted:
+            raise UserError(f"--init {weights}: a model with {key}={trained[key]}, but this run asks for {wanted} "
+                            f"(--color / --no-residual)")
+    model.train()
+    architecture = {key: trained[key] for key in ("depth", "width", "batch_norm")}
+    return model, {**config, **architecture, "init": str(weights)}
+
+
 def train(args: argparse.Namespace) -> int:
     out = prepare_out_dir(args)
     check_sigma(args.sigma)
@@ -138,20 +150,24 @@ def train(args: argparse.Namespace) -> int:
     config = {"channels": 3 if args.color else 1, "depth": args.depth, "width": args.width, "batch_norm": True,
               "residual": not args.no_residual, "sigma": None if args.blind else float(args.sigma),
               "sigma_range": [0.0, MAX_SIGMA] if args.blind else None, "patch": args.patch,
-              "data": str(args.data) if args.data else "bundled photos (train split)"}
+              "data": str(args.data) if args.data else "bundled photos (train split)", "sampling": args.sampling}
+    if args.init is not None:
+        model, config = start_from(args.init, config)
+    else:
+        model = build(config)
     images = training_images(args.data, args.color)
     smallest = min(min(image.shape[:2]) for image in images)
     if smallest < args.patch:
         raise UserError(f"an image of the training data is {smallest} pixels on its short side, smaller than "
                         f"--patch {args.patch}")
     rng = xp.random.default_rng(args.seed)
-    pool = random_patches(images, args.patch, args.patches, rng)
+    pool = random_patches(images, args.patch, args.patches, rng, share=args.sampling)
     val_size = min(64, smallest)
-    val_clean = random_patches(images, val_size, 16, xp.random.default_rng(args.seed + 1), augment=False)
+    val_clean = random_patches(images, val_size, 16, xp.random.default_rng(args.seed + 1), augment=False,
+                               share=args.sampling)
     val_sigma = 25.0 if args.blind else float(args.sigma)
     val_noisy = val_clean + xp.random.default_rng(args.seed + 2).standard_normal(val_clean.shape).astype(
         xp.float32) * (val_sigma / 255)
-    model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
     loader = DataLoader(TensorDataset(pool), batch_size=args.batch, shuffle=True, drop_last=True, seed=args.seed)
@@ -164,10 +180,10 @@ def train(args: argparse.Namespace) -> int:
         return {f"psnr_sigma{val_sigma:g}": _batch_psnr(model, val_noisy, val_clean)}
 
     mode = "blind" if args.blind else f"sigma {args.sigma:g}"
-    print(f"training DnCNN-{args.depth} (width {args.width}, {model.num_parameters():,} parameters, {mode}, "
+    print(f"training DnCNN-{config['depth']} (width {config['width']}, {model.num_parameters():,} parameters, {mode}, "
           f"{'residual' if config['residual'] else 'direct'}) on {args.patches} patches of {args.patch}x{args.patch}")
     train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title=f"denoise: DnCNN-{args.depth}, {mode}")
+                   title=f"denoise: DnCNN-{config['depth']}, {mode}")
     return 0
 
 
@@ -316,6 +332,9 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--patches", type=int, default=8000, help="size of the (augmented) patch pool")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--data", type=Path, help="a folder of your own training images (default: bundled photos)")
+    parser.add_argument("--sampling", choices=("equal", "area"), default="equal",
+                        help="patches per image: the same share for every image (default) or by pixel count")
+    parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning; their depth and width)")
     parser.set_defaults(run=train)
 
     parser = actions.add_parser("eval", help="PSNR/SSIM on the held-out photos against noisy, Gaussian filter, BM3D")
