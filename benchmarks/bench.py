@@ -3,7 +3,7 @@
     python benchmarks/bench.py [--only NAME ...] [--repeat N] [--json out.json] [--no-memory]
 
 Both libraries run in this one process with 2 threads each (BLAS for NumPy, intra-op for torch).
-Time is the median of N runs after one warm-up. ratio = torch time / nnci time (above 1: nnci is
+Time is the median of 2N runs: N after a warm-up, in blocks per library, alternating, twice. ratio = torch time / nnci time (above 1: nnci is
 faster). Peak memory is the growth of the peak resident set while one library runs the workload
 once (no warm-up), each library measured in a fresh child process.
 """
@@ -190,16 +190,28 @@ WORKLOADS = {
 }
 
 
-def time_workload(name: str, repeat: int) -> dict:
+SETTLE_S = 0.5  # pause before each block: the other library's idle worker threads stop spinning
+
+
+def time_workload(name: str, repeat: int, rounds: int = 2) -> dict:
+    """Median step time per library, timed in blocks of `repeat` steps, alternating libraries for `rounds`.
+
+    Not step-by-step interleaving: after a call, OpenBLAS's and torch's worker threads keep spinning on
+    the cores for a while, so a step that follows the other library's step loses a core to them
+    (measured: torch's conv3x3 row took 92 ms interleaved against 28 ms in a block). Blocks separated
+    by a pause give each library the machine a user of that library would see; alternating the blocks
+    still spreads slow machine drift over both.
+    """
     steps = {lib: WORKLOADS[name](lib) for lib in ("nnci", "torch")}
-    times = {lib: [] for lib in steps}
-    for step in steps.values():
-        step()  # warm-up
-    for _ in range(repeat):  # interleave so that machine noise hits both alike
+    times: dict[str, list] = {lib: [] for lib in steps}
+    for _ in range(rounds):
         for lib, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[lib].append(time.perf_counter() - start)
+            time.sleep(SETTLE_S)
+            step()  # warm-up
+            for _ in range(repeat):
+                start = time.perf_counter()
+                step()
+                times[lib].append(time.perf_counter() - start)
     return {lib: statistics.median(t) for lib, t in times.items()}
 
 
