@@ -75,17 +75,19 @@ class Trainer:
 
     evaluate(model) -> {metric: value} runs after every epoch (in eval mode, without gradients).
     `minutes` bounds the wall time; `checkpoint_every` saves every N steps (and always at the end).
+    `warmup_steps` ramps every learning rate linearly, lr * (step + 1) / warmup_steps, over the first steps
+    (a fresh Adam's first steps move every weight by about lr: enough to wreck a trained model).
     fit(resume=True) continues from out_dir/checkpoint.safetensors when it exists.
     """
 
     def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Callable[[Module, Any], Tensor],
                  train_loader: Any, *, evaluate: Callable[[Module], dict] | None = None, scheduler: Any = None,
                  out_dir: str | Path | None = None, epochs: int = 1, minutes: float | None = None,
-                 checkpoint_every: int | None = None, clip_grad_norm: float | None = None,
+                 checkpoint_every: int | None = None, clip_grad_norm: float | None = None, warmup_steps: int = 0,
                  progress: bool = True, log: Callable[[str], None] = print, title: str = "training") -> None:
         self.model, self.optimizer, self.loss_fn, self.loader = model, optimizer, loss_fn, train_loader
         self.evaluate, self.scheduler, self.epochs, self.minutes = evaluate, scheduler, epochs, minutes
-        self.checkpoint_every, self.clip_grad_norm = checkpoint_every, clip_grad_norm
+        self.checkpoint_every, self.clip_grad_norm, self.warmup_steps = checkpoint_every, clip_grad_norm, warmup_steps
         self.progress, self.log, self.title = progress, log, title
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.epoch = self.step = self.batch_in_epoch = 0
@@ -215,11 +217,26 @@ class Trainer:
         loss.backward()
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-        self.optimizer.step()
+        if self.step < self.warmup_steps:
+            self._warmup_step((self.step + 1) / self.warmup_steps)
+        else:
+            self.optimizer.step()
         self.step += 1
         self.batch_in_epoch += 1
         self.history["step_loss"].append(value)
         return value
+
+    def _warmup_step(self, factor: float) -> None:
+        """One optimizer step with every group's lr scaled by factor (the schedule's own lr is left as it was)."""
+        groups = self.optimizer.param_groups
+        scheduled = [group["lr"] for group in groups]
+        for group in groups:
+            group["lr"] *= factor
+        try:
+            self.optimizer.step()
+        finally:
+            for group, lr in zip(groups, scheduled):
+                group["lr"] = lr
 
     def _end_epoch(self, start: float) -> None:
         losses = self.history["step_loss"][-max(self.batch_in_epoch, 1):]

@@ -104,3 +104,23 @@ def test_a_foreign_file_is_not_taken_for_a_checkpoint(tmp_path):
     nnci.save({"w": np.zeros(2, np.float32)}, tmp_path / "checkpoint.safetensors")
     with pytest.raises(ValueError, match="not an nnci training checkpoint"):
         make(tmp_path, epochs=1).fit(resume=True)
+
+
+def test_warmup_ramps_the_learning_rate_linearly_then_leaves_the_schedule_alone(tmp_path):
+    """loss = 2 w under SGD: each step moves w by exactly 2 lr_step, so the moves show the lr of every step."""
+    w = nn.Parameter(nnci.zeros(1))
+    optimizer = nnci.optim.SGD([w], lr=0.5)
+    data = DataLoader(TensorDataset(np.zeros((6, 1), np.float32)), batch_size=1, shuffle=False)
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(float(w.numpy()[0]))
+        return (w * 2.0).sum()
+
+    trainer = Trainer(nn.Module(), optimizer, loss_fn, data, out_dir=tmp_path, epochs=1, warmup_steps=4,
+                      progress=False, log=lambda s: None)
+    trainer.fit()
+    seen.append(float(w.numpy()[0]))
+    moves = -np.diff(seen)
+    np.testing.assert_allclose(moves, [0.25, 0.5, 0.75, 1.0, 1.0, 1.0], rtol=1e-6)
+    assert optimizer.param_groups[0]["lr"] == 0.5

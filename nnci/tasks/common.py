@@ -90,11 +90,12 @@ def save_model(model: Module, task: str, config: dict, out: Path) -> None:
 
 def train_and_save(args: argparse.Namespace, out: Path, task: str, config: dict, model: Module, optimizer: Any,
                    loss_fn: Callable, loader: Any, *, title: str, evaluate: Callable | None = None,
-                   scheduler: Any = None, checkpoint_every: int = 100) -> Trainer:
+                   scheduler: Any = None, checkpoint_every: int = 100, warmup_steps: int = 0) -> Trainer:
     """Run the shared Trainer with the command line's budget (--epochs, --minutes, --resume, --quiet),
     then write the model and its config."""
     trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
                       epochs=args.epochs, minutes=args.minutes, checkpoint_every=checkpoint_every,
+                      warmup_steps=warmup_steps,
                       progress=not args.quiet, title=title)
     trainer.fit(resume=args.resume)
     save_model(model, task, config, out)

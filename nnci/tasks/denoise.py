@@ -182,8 +182,9 @@ def train(args: argparse.Namespace) -> int:
     mode = "blind" if args.blind else f"sigma {args.sigma:g}"
     print(f"training DnCNN-{config['depth']} (width {config['width']}, {model.num_parameters():,} parameters, {mode}, "
           f"{'residual' if config['residual'] else 'direct'}) on {args.patches} patches of {args.patch}x{args.patch}")
+    warmup = args.warmup if args.warmup is not None else (500 if args.init is not None else 0)
     train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title=f"denoise: DnCNN-{config['depth']}, {mode}")
+                   title=f"denoise: DnCNN-{config['depth']}, {mode}", warmup_steps=warmup)
     return 0
 
 
@@ -335,6 +336,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--sampling", choices=("equal", "area"), default="equal",
                         help="patches per image: the same share for every image (default) or by pixel count")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning; their depth and width)")
+    parser.add_argument("--warmup", type=int, help="steps of linear learning-rate warm-up (default 500 with --init, "
+                        "else 0)")
     parser.set_defaults(run=train)
 
     parser = actions.add_parser("eval", help="PSNR/SSIM on the held-out photos against noisy, Gaussian filter, BM3D")
