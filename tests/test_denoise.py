@@ -8,8 +8,9 @@ import skimage.io
 import nnci
 from nnci.cli import main
 from nnci.io import load_safetensors, read_image
-from nnci.models import DnCNN
-from nnci.tasks.denoise import SHIPPED, denoise_array, shipped_weights
+from nnci.models import DnCNN, deepen
+from nnci.tasks.common import load_model
+from nnci.tasks.denoise import SHIPPED, build, denoise_array, shipped_weights
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,40 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path, tiny, capsys):
     assert main(["denoise", "train", "--init", str(tiny / "gray" / "model.safetensors"), "--color",
                  "--out", str(tmp_path / "c")]) == 1
     assert "channels=1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("depth, deeper", [(2, 4), (5, 9), (6, 7)])
+def test_deepen_keeps_the_function_in_eval_mode(depth, deeper):
+    rng = np.random.default_rng(depth)
+    nnci.manual_seed(depth)
+    model = DnCNN(1, depth=depth, width=6)
+    model.train()
+    for _ in range(3):  # running statistics away from their initial 0 / 1
+        model(nnci.tensor(rng.random((4, 1, 12, 12)).astype(np.float32)))
+    grown = deepen(model, deeper, nnci.tensor(rng.random((4, 1, 12, 12)).astype(np.float32)))
+    assert grown.depth == deeper and len(grown.layers) == len(DnCNN(1, depth=deeper, width=6).layers)
+    assert grown.training and model.training
+    grown.eval()
+    model.eval()
+    x = nnci.tensor(rng.random((2, 1, 9, 14)).astype(np.float32))  # not the sample: the identity holds for any input
+    with nnci.no_grad():
+        np.testing.assert_allclose(grown(x).numpy(), model(x).numpy(), atol=1e-5)
+    DnCNN(1, depth=deeper, width=6).load_state_dict(grown.state_dict())  # the keys of a fresh model of that depth
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    grown.train()
+    grown(x)  # updates the grown model's running statistics, and only its own
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="smaller"):
+        deepen(model, depth - 1, x)
+
+
+def test_fine_tuning_can_deepen_the_model(tmp_path, tiny):
+    out = tmp_path / "deeper"
+    assert main(["denoise", "train", "--init", str(tiny / "gray" / "model.safetensors"), "--depth", "6",
+                 "--out", str(out), "--epochs", "1", "--patches", "16", "--batch", "8", "--quiet"]) == 0
+    assert json.loads((out / "config.json").read_text())["depth"] == 6
+    model, config = load_model(out / "model.safetensors", "denoise", build)
+    assert model.depth == 6 and denoise_array(model, np.zeros((1, 20, 24), np.float32)).shape == (1, 20, 24)
 
 
 def test_shipped_weights_are_packaged():

@@ -1,6 +1,6 @@
 """The course's standard architectures, with torch-compatible state-dict keys."""
 from .autoencoder import ConvAutoencoder
-from .dncnn import DnCNN
+from .dncnn import DnCNN, deepen
 from .sid import SIDNet
 from .resnet import BasicBlock, Bottleneck, ResNet, ZeroPadShortcut
 from .unet import UNet
@@ -8,5 +8,5 @@ from .vae import VAE
 from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import VGG
 
-__all__ = ["DnCNN", "VGG", "VGG_CONFIGS", "ResNet", "BasicBlock", "Bottleneck", "ZeroPadShortcut",
+__all__ = ["DnCNN", "deepen", "VGG", "VGG_CONFIGS", "ResNet", "BasicBlock", "Bottleneck", "ZeroPadShortcut",
            "ConvAutoencoder", "VAE", "UNet", "SIDNet"]

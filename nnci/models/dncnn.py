@@ -1,8 +1,11 @@
 """DnCNN (Zhang et al., "Beyond a Gaussian Denoiser", IEEE TIP 2017)."""
 from __future__ import annotations
 
-from ..tensor import Tensor
+import copy
+
 from .. import nn
+from ..backend import xp
+from ..tensor import Tensor, no_grad
 
 
 class DnCNN(nn.Module):
@@ -34,3 +37,66 @@ class DnCNN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"depth={self.depth}, width={self.width}, batch_norm={self.batch_norm}, residual={self.residual}"
+
+
+def _identity_block(features: Tensor, eps: float) -> list[nn.Module]:
+    """[conv, BN, ReLU] that returns its nonnegative input unchanged in eval mode, for activations like `features`.
+
+    The conv is a centred delta per channel; BN's affine undoes its own normalisation with the statistics of
+    `features` (mean m, variance v): ((h - m) / sqrt(v + eps)) sqrt(v + eps) + m = h; ReLU keeps h >= 0.
+    In training mode BN uses batch statistics, so the block is then close to, not exactly, the identity.
+    """
+    width = features.shape[1]
+    conv = nn.Conv2d(width, width, 3, padding=1, bias=False)
+    kernel = xp.zeros((width, width, 3, 3), features.dtype)
+    kernel[xp.arange(width), xp.arange(width), 1, 1] = 1.0
+    conv.weight.data[...] = kernel
+    values = features.numpy()
+    mean = values.mean(axis=(0, 2, 3))
+    var = values.var(axis=(0, 2, 3))
+    norm = nn.BatchNorm2d(width, eps=eps)
+    norm.weight.data[...] = xp.sqrt(var + eps)
+    norm.bias.data[...] = mean
+    norm.running_mean.data[...] = mean
+    norm.running_var.data[...] = var
+    return [conv, norm, nn.ReLU()]
+
+
+@no_grad()
+def deepen(model: DnCNN, depth: int, sample: Tensor) -> DnCNN:
+    """A deeper DnCNN that computes the same function in eval mode (Net2DeeperNet, Chen et al., ICLR 2016).
+
+    depth - model.depth identity [conv, BN, ReLU] blocks are spread evenly after the existing middle blocks;
+    each one's BN is set from the statistics of its input on `sample` (a batch of typical inputs).
+    """
+    if not model.batch_norm:
+        raise ValueError("deepen: only DnCNN with batch norm can be deepened (its BN makes the identity block)")
+    if depth < model.depth:
+        raise ValueError(f"deepen: depth {depth} is smaller than the model's {model.depth}")
+    was_training = model.training
+    model.eval()
+    layers = list(copy.deepcopy(model.layers))  # the deeper model owns its modules: no state shared with `model`
+    # blocks: the first conv+ReLU, then each middle conv+BN+ReLU; the final conv stays last
+    blocks = [layers[:2]] + [layers[i:i + 3] for i in range(2, len(layers) - 1, 3)]
+    old_middle, extra = len(blocks) - 1, depth - model.depth
+    new_layers: list[nn.Module] = []
+    x = sample
+    for index, block in enumerate(blocks):
+        for module in block:
+            x = module(x)
+        new_layers += block
+        if old_middle == 0:  # no middle block: all of them after the first
+            count = extra
+        elif index == 0:
+            count = 0
+        else:  # the j-th middle block gets its share of floor-spaced extras
+            j = index - 1
+            count = (j + 1) * extra // old_middle - j * extra // old_middle
+        new_layers += [m for _ in range(count) for m in _identity_block(x, eps=1e-5)]
+    new_layers.append(layers[-1])
+    deeper = DnCNN(model.in_channels, model.out_channels, depth=depth, width=model.width, batch_norm=True,
+                   residual=model.residual)
+    deeper.layers = nn.Sequential(*new_layers)
+    model.train(was_training)
+    deeper.train(was_training)
+    return deeper

@@ -17,7 +17,7 @@ from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..data.patches import dihedral, inverse_dihedral
 from ..io import read_image, write_image
 from ..metrics import psnr, ssim
-from ..models import DnCNN
+from ..models import DnCNN, deepen
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
@@ -131,13 +131,25 @@ def choose_model(weights: Path | None, sigma: float | None, blind: bool) -> tupl
 
 
 # ----- train ---------------------------------------------------------------------------------------
-def start_from(weights: Path, config: dict) -> tuple[DnCNN, dict]:
-    """Fine-tuning: the model of a weights file, in training mode; its architecture replaces the command line's."""
+def start_from(weights: Path, config: dict, depth: int | None, width: int | None, pool: Any,
+               seed: int) -> tuple[DnCNN, dict]:
+    """Fine-tuning: the model of a weights file, in training mode, deepened to `depth` if that is larger;
+    its architecture replaces the command line's."""
     model, trained = load_model(weights, NAME, build)
-    for key, wanted in (("channels", config["channels"]), ("residual", config["residual"])):
+    for key, wanted in (("channels", config["channels"]), ("residual", config["residual"]),
+                        ("width", width if width is not None else trained["width"])):
         if trained[key] != wanted:
-            raise UserError(f"--init {weights}: a model with {key}={trained[key]}, but this run asks for {wanted} "
-                            f"(--color / --no-residual)")
+            raise UserError(f"--init {weights}: a model with {key}={trained[key]}, but this run asks for {wanted}")
+    if depth is not None and depth != trained["depth"]:
+        if depth < trained["depth"] or not trained["batch_norm"]:
+            raise UserError(f"--init {weights}: --depth {depth} can only deepen a batch-norm model of depth "
+                            f"{trained['depth']}, not shrink it")
+        rng = xp.random.default_rng(seed + 3)
+        clean = pool[rng.choice(len(pool), size=min(len(pool), 256), replace=False)]
+        sample = add_noise(Tensor(clean), config)
+        model = deepen(model, depth, sample)
+        print(f"deepened DnCNN-{trained['depth']} to DnCNN-{depth} with identity blocks (the same function in eval)")
+        trained = {**trained, "depth": depth}
     model.train()
     architecture = {key: trained[key] for key in ("depth", "width", "batch_norm")}
     return model, {**config, **architecture, "init": str(weights)}
@@ -147,14 +159,11 @@ def train(args: argparse.Namespace) -> int:
     out = prepare_out_dir(args)
     check_sigma(args.sigma)
     manual_seed(args.seed)
-    config = {"channels": 3 if args.color else 1, "depth": args.depth, "width": args.width, "batch_norm": True,
+    config = {"channels": 3 if args.color else 1, "depth": args.depth or 17, "width": args.width or 64,
+              "batch_norm": True,
               "residual": not args.no_residual, "sigma": None if args.blind else float(args.sigma),
               "sigma_range": [0.0, MAX_SIGMA] if args.blind else None, "patch": args.patch,
               "data": str(args.data) if args.data else "bundled photos (train split)", "sampling": args.sampling}
-    if args.init is not None:
-        model, config = start_from(args.init, config)
-    else:
-        model = build(config)
     images = training_images(args.data, args.color)
     smallest = min(min(image.shape[:2]) for image in images)
     if smallest < args.patch:
@@ -162,6 +171,10 @@ def train(args: argparse.Namespace) -> int:
                         f"--patch {args.patch}")
     rng = xp.random.default_rng(args.seed)
     pool = random_patches(images, args.patch, args.patches, rng, share=args.sampling)
+    if args.init is not None:
+        model, config = start_from(args.init, config, args.depth, args.width, pool, args.seed)
+    else:
+        model = build(config)
     val_size = min(64, smallest)
     val_clean = random_patches(images, val_size, 16, xp.random.default_rng(args.seed + 1), augment=False,
                                share=args.sampling)
@@ -326,8 +339,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     noise.add_argument("--blind", action="store_true", help=f"train over sigma in [0, {MAX_SIGMA:g}]")
     parser.add_argument("--color", action="store_true", help="RGB instead of gray")
     parser.add_argument("--no-residual", action="store_true", help="learn the clean image directly (ablation)")
-    parser.add_argument("--depth", type=int, default=17)
-    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--depth", type=int, help="layers (default 17; with --init, a larger depth deepens the model)")
+    parser.add_argument("--width", type=int, help="channels (default 64)")
     parser.add_argument("--patch", type=int, default=40)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patches", type=int, default=8000, help="size of the (augmented) patch pool")
