@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator
 
-from ..backend import xp
 from ..ops.shape import flatten
 from ..tensor import Tensor, is_grad_enabled
+from . import fused
 from .module import Module
 
 
@@ -24,15 +24,24 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         items = list(self._modules.items())
+        modules = [module for _, module in items]
         fuse = not self.training and not is_grad_enabled()
         i = 0
         while i < len(items):
             name, module = items[i]
             try:
-                if fuse and _foldable(module, items[i + 1][1] if i + 1 < len(items) else None):
-                    x, used = _conv_bn_relu(module, items[i + 1][1], items[i + 2][1] if i + 2 < len(items) else None, x)
-                    i += used
-                    continue
+                if fuse and isinstance(x, Tensor) and x.ndim == 4:
+                    units, used = fused.grid_chain_at(modules, i, x.shape[1])
+                    if len(units) >= 2:  # a run of same-padding convolutions stays in the grid layout
+                        x = Tensor(fused.grid_chain(units, x.data))
+                        i += used
+                        continue
+                    following = modules[i + 1] if i + 1 < len(modules) else None
+                    if fused.foldable(module, following):
+                        x, used = fused.conv_bn_relu(module, following, modules[i + 2] if i + 2 < len(modules) else None,
+                                                     x)
+                        i += used
+                        continue
                 x = module(x)
             except ValueError as error:
                 raise ValueError(f"in layer ({name}) {type(module).__name__}: {error}") from None
@@ -138,34 +147,3 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-# ----- inference: Conv2d -> BatchNorm2d (-> ReLU) as one convolution ---------------------------------------
-def _foldable(conv: Module, norm: Module | None) -> bool:
-    from .conv import Conv2d
-    from .normalization import BatchNorm2d
-    return (isinstance(conv, Conv2d) and conv.padding_mode == "zeros" and isinstance(norm, BatchNorm2d)
-            and not norm.training and norm.track_running_stats and norm.num_features == conv.out_channels)
-
-
-def _conv_bn_relu(conv: Module, norm: Module, after: Module | None, x: Tensor) -> tuple[Tensor, int]:
-    """y = conv(x) with BN folded in: w' = w g / s, b' = beta + (b - mu) g / s, s = sqrt(var + eps); then an
-    in-place ReLU when one follows (the conv output is a fresh array no one else holds). Eval without grad only."""
-    from . import functional as F
-    from .activation import ReLU
-
-    scale = 1.0 / xp.sqrt(norm.running_var.data.astype(xp.float64) + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight.data
-    shift = -norm.running_mean.data * scale
-    if conv.bias is not None:
-        shift = shift + conv.bias.data * scale
-    if norm.bias is not None:
-        shift = shift + norm.bias.data
-    dtype = conv.weight.dtype
-    weight = Tensor((conv.weight.data * scale.reshape(-1, 1, 1, 1)).astype(dtype))
-    y = F.conv2d(x, weight, Tensor(shift.astype(dtype)), conv.stride, conv.padding, conv.dilation, conv.groups)
-    if isinstance(after, ReLU):
-        xp.maximum(y.data, 0, out=y.data)
-        return y, 3
-    return y, 2

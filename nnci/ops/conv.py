@@ -98,13 +98,17 @@ def grid_span(grid_len: int, kernel: tuple[int, int], dilation: tuple[int, int],
     return grid_len - _grid_shifts(kernel, dilation, width)[-1]
 
 
-def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tuple[int, int]) -> Any:
-    """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[c, p + i d Wp + j d] for the grid positions p with whole windows."""
+def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tuple[int, int],
+                   out: Any = None) -> Any:
+    """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[c, p + i d Wp + j d] for the grid positions p with whole windows.
+
+    `out`, if given, is an (O, span) array or view with contiguous rows that receives y.
+    """
     o, c, kh, kw = weight.shape
     shifts = _grid_shifts((kh, kw), dilation, grid_hw[1])
     span = xf.shape[1] - shifts[-1]
     wmat = xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
-    y = xp.empty((o, span), xf.dtype)
+    y = xp.empty((o, span), xf.dtype) if out is None else out
     for start, stop, cols in _column_blocks(xf, shifts, span):
         xp.matmul(wmat, cols, out=y[:, start:stop])
     return y

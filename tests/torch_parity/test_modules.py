@@ -156,6 +156,36 @@ def test_eval_inference_folds_batch_norm_into_the_conv(bias):
     np.testing.assert_allclose(folded, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_eval_inference_keeps_same_padding_runs_in_the_grid_layout(seed):
+    """Runs of stride-1 same-padding convs (with BN folded, ReLU) pass grid to grid under no_grad in eval; a change
+    of padding starts a new run, and a strided conv or other layer falls back: same result as unfused and torch."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    c = [int(v) for v in rng.integers(1, 6, 6)]
+    make = lambda lib: lib.Sequential(  # noqa: E731
+        lib.Conv2d(c[0], c[1], 3, padding=1), lib.ReLU(),
+        lib.Conv2d(c[1], c[2], 3, padding=1, bias=False), lib.BatchNorm2d(c[2]), lib.ReLU(),
+        lib.Conv2d(c[2], c[3], 3, padding="same"), lib.BatchNorm2d(c[3]),
+        lib.Conv2d(c[3], c[4], 5, padding=2), lib.ReLU(), lib.Conv2d(c[4], c[4], (3, 5), padding=(1, 2)),
+        lib.Sigmoid(), lib.Conv2d(c[4], c[5], 3, padding=1, stride=2), lib.Conv2d(c[5], c[5], 1))
+    theirs = make(torch.nn)
+    theirs.train()
+    with torch.no_grad():
+        theirs(torch.randn(4, c[0], 11, 13) * 2 + 1)  # non-trivial running statistics
+    theirs.eval()
+    ours = make(nn)
+    copy_torch_to_nnci(theirs, ours)
+    ours.eval()
+    n, h, w = int(rng.integers(1, 4)), int(rng.integers(5, 20)), int(rng.integers(5, 20))
+    x = rng.standard_normal((n, c[0], h, w)).astype(np.float32)
+    with nnci.no_grad():
+        fused = ours(nnci.tensor(x)).numpy()
+    unfused = ours(nnci.tensor(x)).numpy()
+    np.testing.assert_allclose(fused, unfused, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_buffers_and_parameters_register_on_assignment():
     class Net(nn.Module):
         def __init__(self):

@@ -1,0 +1,119 @@
+"""Inference paths of Sequential (eval mode, no grad): BatchNorm folded into the convolution before it, and
+runs of same-padding stride-1 convolutions kept in the padded grid layout from one layer to the next.
+
+Folding: w' = w g / s, b' = beta + (b - mu) g / s, s = sqrt(var + eps).
+Grid chain: a layer's output at grid position p is the next layer's input pixel at p + ph Wp + pw, so the GEMM
+writes straight into the next layer's padded grid and only the pad border is zeroed again: no copy out of the
+grid and back into it between layers (see ops/conv.py for the grid layout).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import xp
+from ..ops.conv import from_grid, grid_correlate, pad_to_grid
+from ..tensor import Tensor
+from .activation import ReLU
+from .conv import Conv2d
+from .module import Module
+from .normalization import BatchNorm2d
+
+
+def foldable(conv: Module, norm: Module | None) -> bool:
+    """Conv2d followed by an eval-mode BatchNorm2d over its output channels."""
+    return (isinstance(conv, Conv2d) and conv.padding_mode == "zeros" and isinstance(norm, BatchNorm2d)
+            and not norm.training and norm.track_running_stats and norm.num_features == conv.out_channels)
+
+
+def folded(conv: Conv2d, norm: BatchNorm2d | None) -> tuple[Any, Any]:
+    """(weight, bias) arrays of the one convolution that computes norm(conv(x)); bias may be None."""
+    if norm is None:
+        return conv.weight.data, None if conv.bias is None else conv.bias.data
+    scale = 1.0 / xp.sqrt(norm.running_var.data.astype(xp.float64) + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight.data
+    shift = -norm.running_mean.data * scale
+    if conv.bias is not None:
+        shift = shift + conv.bias.data * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias.data
+    dtype = conv.weight.dtype
+    return (conv.weight.data * scale.reshape(-1, 1, 1, 1)).astype(dtype), shift.astype(dtype)
+
+
+def conv_bn_relu(conv: Conv2d, norm: BatchNorm2d, after: Module | None, x: Tensor) -> tuple[Tensor, int]:
+    """y = conv(x) with BN folded in, then an in-place ReLU when one follows (the conv output is a fresh array
+    no one else holds). Returns y and how many modules it consumed."""
+    from . import functional as F
+
+    weight, bias = folded(conv, norm)
+    y = F.conv2d(x, Tensor(weight), Tensor(bias), conv.stride, conv.padding, conv.dilation, conv.groups)
+    if isinstance(after, ReLU):
+        xp.maximum(y.data, 0, out=y.data)
+        return y, 3
+    return y, 2
+
+
+def _same_padding(module: Module) -> tuple[int, int] | None:
+    """(ph, pw) of a stride-1 Conv2d whose zero padding keeps the size (odd kernel, k // 2), else None."""
+    if not (isinstance(module, Conv2d) and module.padding_mode == "zeros" and module.stride == (1, 1)
+            and module.dilation == (1, 1) and module.groups == 1):
+        return None
+    kh, kw = module.kernel_size
+    same = (kh // 2, kw // 2)
+    return same if kh % 2 and kw % 2 and module.padding in (same, "same") else None
+
+
+def grid_chain_at(modules: list, start: int, channels: int) -> tuple[list, int]:
+    """The longest run of [Conv2d (same padding, all alike), optional BatchNorm2d, optional ReLU] units from
+    modules[start], as (weight, bias, relu) triples, and how many modules it spans."""
+    units, i, pad = [], start, None
+    while i < len(modules):
+        conv = modules[i]
+        this_pad = _same_padding(conv)
+        if this_pad is None or (pad is not None and this_pad != pad) or conv.in_channels != channels:
+            break
+        pad, used = this_pad, 1
+        norm = modules[i + 1] if i + 1 < len(modules) and foldable(conv, modules[i + 1]) else None
+        used += norm is not None
+        relu = i + used < len(modules) and isinstance(modules[i + used], ReLU)
+        used += relu
+        units.append((*folded(conv, norm), relu))
+        channels, i = conv.out_channels, i + used
+    return units, i - start
+
+
+def grid_chain(units: list, x: Any) -> Any:
+    """Run (weight, bias, relu) units of same-padding stride-1 convolutions on x (N, C, H, W) in the grid layout."""
+    n, _, h, w = x.shape
+    ph, pw = units[0][0].shape[2] // 2, units[0][0].shape[3] // 2
+    xf, grid_hw = pad_to_grid(x, (ph, ph, pw, pw))
+    hp, wp = grid_hw
+    total, offset = xf.shape[1], ph * wp + pw
+    span = total - 2 * offset
+    for index, (weight, bias, relu) in enumerate(units):
+        if index == len(units) - 1:  # the last layer leaves the grid
+            y = from_grid(grid_correlate(xf, weight, grid_hw, (1, 1)), n, grid_hw, (h, w))
+            if bias is not None:
+                y += bias.reshape(1, -1, 1, 1)
+            if relu:
+                xp.maximum(y, 0, out=y)
+            return y
+        out_channels = weight.shape[0]
+        grid = xp.empty((out_channels, total), xf.dtype)
+        body = grid[:, offset:offset + span]
+        grid_correlate(xf, weight, grid_hw, (1, 1), out=body)
+        if bias is not None:
+            body += bias[:, None]
+        if relu:
+            xp.maximum(body, 0, out=body)
+        # zero the pad border again: the first/last offset columns, and the positions that straddled a border
+        grid[:, :offset] = 0
+        grid[:, offset + span:] = 0
+        image = grid.reshape(out_channels, n, hp, wp)
+        image[:, :, :ph] = 0
+        image[:, :, hp - ph:] = 0
+        image[:, :, :, :pw] = 0
+        image[:, :, :, wp - pw:] = 0
+        xf = grid
+    raise ValueError("grid_chain needs at least one unit")
