@@ -240,14 +240,21 @@ class Conv2d(Function):
                 dw = xp.matmul(g3, x3.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         elif self.stride == (1, 1):
             kernel = self.weight.shape[2:]
+            pads = adjoint_pads(self.padding, kernel, self.dilation)
+            gq = None
             if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
-                gq, gq_hw = pad_to_grid(g, adjoint_pads(self.padding, kernel, self.dilation))
+                gq, gq_hw = pad_to_grid(g, pads)
                 dx = _per_group([grid_correlate(gq[co], flipped_transpose(self.weight[co]), gq_hw, self.dilation)
                                  for co in couts])
                 dx = from_grid(dx, n, gq_hw, self.input_shape[2:])
             if self.needs_input_grad[1]:
                 span = grid_span(n * self.grid_hw[0] * self.grid_hw[1], kernel, self.dilation, self.grid_hw[1])
-                gf = grad_to_grid(g, self.grid_hw, span)
+                if gq is not None and gq_hw == self.grid_hw:
+                    # same-size padding: the re-padded g is already g on the forward grid, shifted by its pads
+                    offset = pads[0] * gq_hw[1] + pads[2]
+                    gf = gq[:, offset:offset + span]
+                else:
+                    gf = grad_to_grid(g, self.grid_hw, span)
                 xf, _ = pad_to_grid(self.saved, self.padding)
                 dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, self.grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])
