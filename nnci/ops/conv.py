@@ -42,12 +42,6 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: t
     return cols.reshape(n * ho * wo, c * kh * kw), (ho, wo)
 
 
-def to_grid(x: Any) -> Any:
-    """(N, C, H, W) -> (C, N*H*W): channels as rows, every pixel of the batch as a column."""
-    n, c, h, w = x.shape
-    return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
-
-
 def pad_to_grid(x: Any, pads: tuple[int, int, int, int]) -> tuple[Any, tuple[int, int]]:
     """(N, C, H, W) padded by (top, bottom, left, right) straight into the grid layout (C, N*Hp*Wp).
 

@@ -241,8 +241,8 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     x = rng.standard_normal((n, cin // groups, h, w))
     weight = rng.standard_normal((cout, cin // groups) + k)
     y_im2col, cols = C.conv_forward(x, weight, (1, 1), dilation)
-    grid_hw = (h, w)
-    y_grid = C.from_grid(C.grid_correlate(C.to_grid(x), weight, grid_hw, dilation), n, grid_hw, y_im2col.shape[2:])
+    xf, grid_hw = C.pad_to_grid(x, (0, 0, 0, 0))
+    y_grid = C.from_grid(C.grid_correlate(xf, weight, grid_hw, dilation), n, grid_hw, y_im2col.shape[2:])
     np.testing.assert_allclose(y_grid, y_im2col, rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y_im2col.shape)
     span = C.grid_span(n * h * w, k, dilation, w)
@@ -250,7 +250,7 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     dx_grid = C.from_grid(C.grid_correlate(gq, C.flipped_transpose(weight), gq_hw, dilation), n, gq_hw, (h, w))
     np.testing.assert_allclose(dx_grid, C.conv_input_grad(g, weight, grid_hw, (1, 1), dilation), rtol=1e-12, atol=1e-12)
     gf = C.grad_to_grid(g, grid_hw, span)
-    np.testing.assert_allclose(C.grid_weight_grad(gf, C.to_grid(x), k, grid_hw, dilation),
+    np.testing.assert_allclose(C.grid_weight_grad(gf, xf, k, grid_hw, dilation),
                                C.conv_weight_grad(g, cols, weight.shape), rtol=1e-12, atol=1e-12)
     xs = rng.standard_normal((n, cin, h, w))
     ws = rng.standard_normal((cout, cin // groups) + k)
