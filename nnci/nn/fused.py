@@ -66,7 +66,7 @@ def _same_padding(module: Module) -> tuple[int, int] | None:
 
 def grid_chain_at(modules: list, start: int, channels: int) -> tuple[list, int]:
     """The longest run of [Conv2d (same padding, all alike), optional BatchNorm2d, optional ReLU] units from
-    modules[start], as (weight, bias, relu) triples, and how many modules it spans."""
+    modules[start], as (conv, norm or None, relu) triples, and how many modules it spans."""
     units, i, pad = [], start, None
     while i < len(modules):
         conv = modules[i]
@@ -78,20 +78,21 @@ def grid_chain_at(modules: list, start: int, channels: int) -> tuple[list, int]:
         used += norm is not None
         relu = i + used < len(modules) and isinstance(modules[i + used], ReLU)
         used += relu
-        units.append((*folded(conv, norm), relu))
+        units.append((conv, norm, relu))
         channels, i = conv.out_channels, i + used
     return units, i - start
 
 
 def grid_chain(units: list, x: Any) -> Any:
-    """Run (weight, bias, relu) units of same-padding stride-1 convolutions on x (N, C, H, W) in the grid layout."""
+    """Run grid_chain_at's units of same-padding stride-1 convolutions on x (N, C, H, W) in the grid layout."""
     n, _, h, w = x.shape
-    ph, pw = units[0][0].shape[2] // 2, units[0][0].shape[3] // 2
+    ph, pw = units[0][0].kernel_size[0] // 2, units[0][0].kernel_size[1] // 2
     xf, grid_hw = pad_to_grid(x, (ph, ph, pw, pw))
     hp, wp = grid_hw
     total, offset = xf.shape[1], ph * wp + pw
     span = total - 2 * offset
-    for index, (weight, bias, relu) in enumerate(units):
+    for index, (conv, norm, relu) in enumerate(units):
+        weight, bias = folded(conv, norm)
         if index == len(units) - 1:  # the last layer leaves the grid
             y = from_grid(grid_correlate(xf, weight, grid_hw, (1, 1)), n, grid_hw, (h, w))
             if bias is not None:
