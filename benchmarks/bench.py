@@ -3,9 +3,10 @@
     python benchmarks/bench.py [--only NAME ...] [--repeat N] [--json out.json] [--no-memory]
 
 Both libraries run in this one process with 2 threads each (BLAS for NumPy, intra-op for torch).
-Time is the median of 2N runs: N after a warm-up, in blocks per library, alternating, twice. ratio = torch time / nnci time (above 1: nnci is
-faster). Peak memory is the growth of the peak resident set while one library runs the workload
-once (no warm-up), each library measured in a fresh child process.
+Time is the median of 2N runs: N after a warm-up, in blocks per library, alternating, twice.
+ratio = torch time / nnci time (above 1: nnci is faster). Peak memory is the growth of the peak
+resident set while one library runs the workload once (no warm-up), each library measured in a fresh
+child process.
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def conv_bn_relu(conv: Conv2d, norm: BatchNorm2d, after: Module | None, x: Tenso
     return y, 2
 
 
-def _same_padding(module: Module) -> tuple[int, int] | None:
+def _size_keeping_pads(module: Module) -> tuple[int, int] | None:
     """(ph, pw) of a stride-1 Conv2d whose zero padding keeps the size (odd kernel, k // 2), else None."""
     if not (isinstance(module, Conv2d) and module.padding_mode == "zeros" and module.stride == (1, 1)
             and module.dilation == (1, 1) and module.groups == 1):
@@ -70,7 +70,7 @@ def grid_chain_at(modules: list, start: int, channels: int) -> tuple[list, int]:
     units, i, pad = [], start, None
     while i < len(modules):
         conv = modules[i]
-        this_pad = _same_padding(conv)
+        this_pad = _size_keeping_pads(conv)
         if this_pad is None or (pad is not None and this_pad != pad) or conv.in_channels != channels:
             break
         pad, used = this_pad, 1

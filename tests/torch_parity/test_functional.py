@@ -314,11 +314,11 @@ def test_pointwise_conv_as_batched_matmul(seed, dtype):
     """1x1, stride 1, no padding takes the batched-GEMM path; dilation does not matter for a 1x1 kernel."""
     rng = np.random.default_rng(seed)
     n, cin, cout, h, w = (int(v) for v in rng.integers(1, 7, 5))
-    x, weight, b = rng.standard_normal((n, cin, h, w)), rng.standard_normal((cout, cin, 1, 1)), rng.standard_normal(cout)
+    x, weight, b = (rng.standard_normal(shape).astype(dtype) for shape in ((n, cin, h, w), (cout, cin, 1, 1), (cout,)))
     kw = dict(dilation=int(rng.integers(1, 3)))
-    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), *(a.astype(dtype) for a in (x, weight, b)))
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x, weight, b)
     padded = dict(padding=1)  # the grid path, for comparison on the same data
-    check(lambda *t: F.conv2d(*t, **padded), lambda *t: TF.conv2d(*t, **padded), x.astype(dtype), weight.astype(dtype))
+    check(lambda *t: F.conv2d(*t, **padded), lambda *t: TF.conv2d(*t, **padded), x, weight)
 
 
 @pytest.mark.parametrize("stride", [2, 3, (2, 1)])
