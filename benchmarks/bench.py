@@ -29,6 +29,25 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import nnci  # noqa: E402
 
 torch.set_num_threads(2)
+
+
+def blas_info() -> dict:
+    """NumPy's BLAS as it runs in this process: library, version, the kernel chosen for this CPU, threads.
+
+    OpenBLAS picks its kernel for the CPU at load time unless OPENBLAS_CORETYPE names one; an older
+    kernel than the CPU supports (Haswell's AVX2 on an AVX-512 machine) runs GEMMs up to 1.9x slower,
+    so the kernel is part of every result.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {"library": "unknown (pip install threadpoolctl to record it)"}
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas" and "numpy" in pool.get("filepath", "") + pool.get("prefix", ""):
+            return {"library": pool["internal_api"], "version": pool.get("version"),
+                    "kernel": pool.get("architecture"), "threads": pool["num_threads"],
+                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    return {"library": "not found"}
 # One small parallel op starts torch's OpenMP pool properly. Measured: until torch has run an op, its
 # freshly configured threads hold the second core, and any other threaded work in this process (nnci's
 # threaded batch norm and pooling) runs 2x slower; after one op they sleep as they should.
@@ -251,8 +270,10 @@ def compare_table(before_path: str, after_path: str) -> str:
         before = {r["workload"]: r for r in json.load(handle)["results"]}
     with open(after_path) as handle:
         after = json.load(handle)
-    lines = [f"numpy {after['meta']['numpy']}, torch {after['meta']['torch']}, {after['meta']['threads']} threads, "
-             f"median of {after['meta']['repeat']}, {after['meta']['date']}", "",
+    blas = after["meta"].get("blas", {})
+    kernels = "" if "kernel" not in blas else f" (NumPy's OpenBLAS kernel: {blas['kernel']})"
+    lines = [f"numpy {after['meta']['numpy']}{kernels}, torch {after['meta']['torch']}, {after['meta']['threads']} "
+             f"threads, median of {after['meta']['repeat']}, {after['meta']['date']}", "",
              "| workload | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in after["results"]:
@@ -280,6 +301,12 @@ def main() -> None:
         print(compare_table(*args.compare))
         return
     names = [n for n in WORKLOADS if not args.only or any(s in n for s in args.only)]
+    blas = blas_info()
+    print(f"NumPy BLAS: {blas.get('library')} {blas.get('version', '')}, kernel {blas.get('kernel', '?')}, "
+          f"{blas.get('threads', '?')} threads")
+    if blas.get("OPENBLAS_CORETYPE"):
+        print(f"note: OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']} pins OpenBLAS's kernel for this run; without it "
+              "OpenBLAS picks the one for this CPU (benchmarks/README.md)")
     results = []
     header = f"{'workload':40s} {'nnci s':>9s} {'torch s':>9s} {'ratio':>6s} {'nnci MB':>8s} {'torch MB':>8s}"
     print(header)
@@ -295,7 +322,7 @@ def main() -> None:
         print(f"{name:40s} {row['nnci_s']:9.4f} {row['torch_s']:9.4f} {row['ratio']:6.2f} {mem}", flush=True)
     if args.json:
         meta = {"numpy": np.__version__, "torch": torch.__version__, "threads": 2, "repeat": args.repeat,
-                "cpu": os.uname().machine, "date": time.strftime("%Y-%m-%d %H:%M")}
+                "cpu": os.uname().machine, "blas": blas, "date": time.strftime("%Y-%m-%d %H:%M")}
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "results": results}, handle, indent=2)
 

@@ -287,8 +287,13 @@ class ConvTranspose2d(Function):
         if self.blocks:  # z[n] = W^T x[n] on (C, H*W) matrices (batched GEMMs on NCHW), then one scatter copy
             cout = weight.shape[1]
             z = xp.matmul(weight.reshape(weight.shape[0], -1).T, x.reshape(n, x.shape[1], h * w))
-            y = xp.ascontiguousarray(z.reshape(n, cout, kh, kw, h, w).transpose(0, 1, 4, 2, 5, 3))
-            y = y.reshape(n, cout, h * kh, w * kw)
+            z = z.reshape(n, cout, kh, kw, h, w)
+            y = xp.empty((n, cout, h * kh, w * kw), z.dtype)
+            # one strided copy per kernel offset: 6x faster than one 6-D transposed copy, whose innermost
+            # loop runs over kw (2) elements (8x64x32x32 -> 32 channels: 1.55 -> 0.26 ms)
+            for i in range(kh):
+                for j in range(kw):
+                    y[:, :, i::kh, j::kw] = z[:, :, i, j]
         elif self.grid:
             out_hw = (full_hw[0] - 2 * ph, full_hw[1] - 2 * pw)
             xq, xq_hw = pad_to_grid(x, adjoint_pads((ph, ph, pw, pw), (kh, kw), dilation))
