@@ -263,6 +263,25 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     check(lambda *t: F.conv_transpose2d(*t, **kw_t), lambda *t: TF.conv_transpose2d(*t, **kw_t), xs, wt)
 
 
+@pytest.mark.parametrize("seed", range(16))
+def test_strided_conv_on_the_phase_grid_matches_torch(seed):
+    """Strided convolutions run on the phases of the input (ops/conv.py): forward, input and weight gradients
+    against torch, for strides up to 3, kernels up to 5, dilations, asymmetric padding, odd sizes, and strides
+    larger than the kernel (phases that no kernel offset reads)."""
+    rng = np.random.default_rng(700 + seed)
+    cin, cout, n = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
+    k = (int(rng.integers(2, 6)), int(rng.integers(1, 6)))  # an unpadded 1x1 is subsampled, then pointwise
+    stride = (int(rng.integers(2, 4)), int(rng.integers(1, 4)))[::1 if seed % 2 else -1]
+    dilation = (1, 1) if seed % 3 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pad = (int(rng.integers(0, k[0] + 1)), int(rng.integers(0, k[1] + 1)))
+    h, w = int(rng.integers(9, 16)), int(rng.integers(9, 16))
+    x, weight = rng.standard_normal((n, cin, h, w)), rng.standard_normal((cout, cin) + k)
+    kw = dict(stride=stride, padding=pad, dilation=dilation)
+    y = F.conv2d(nnci.tensor(x, requires_grad=True), nnci.tensor(weight, requires_grad=True), **kw)
+    assert y._ctx.grid_hw == tuple(-(-(s + 2 * p) // st) for s, p, st in zip((h, w), pad, stride)), "not on the phases"
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x, weight, rng.standard_normal(cout))
+
+
 @pytest.mark.parametrize("size", [1, 2, (3, 2), (5, 4), (2, None)])
 def test_adaptive_avg_pool2d(size):
     x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))
