@@ -276,11 +276,14 @@ def compare_table(before_path: str, after_path: str) -> str:
              f"threads, median of {after['meta']['repeat']}, {after['meta']['date']}", "",
              "| workload | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    def cell(value, spec):
+        return "-" if value is None else format(value, spec)
+
     for row in after["results"]:
         old = before.get(row["workload"], {}).get("ratio")
-        lines.append(f"| {row['workload']} | {row['nnci_s']:.4f} | {row['torch_s']:.4f} | "
-                     f"{'-' if old is None else f'{old:.2f}'} | **{row['ratio']:.2f}** | "
-                     f"{row.get('nnci_peak_mb', float('nan')):.0f} | {row.get('torch_peak_mb', float('nan')):.0f} |")
+        lines.append(f"| {row['workload']} | {row['nnci_s']:.4f} | {row['torch_s']:.4f} | {cell(old, '.2f')} | "
+                     f"**{row['ratio']:.2f}** | {cell(row.get('nnci_peak_mb'), '.0f')} | "
+                     f"{cell(row.get('torch_peak_mb'), '.0f')} |")
     return "\n".join(lines)
 
 
