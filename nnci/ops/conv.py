@@ -46,7 +46,8 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: t
     return cols.reshape(n * ho * wo, c * kh * kw), (ho, wo)
 
 
-def pad_to_grid(x: Any, pads: tuple[int, int, int, int], stride: tuple[int, int] = (1, 1)) -> tuple[Any, tuple[int, int]]:
+def pad_to_grid(x: Any, pads: tuple[int, int, int, int],
+                stride: tuple[int, int] = (1, 1)) -> tuple[Any, tuple[int, int]]:
     """(N, C, H, W) padded by (top, bottom, left, right) straight into the grid layout (P*C, N*Hq*Wq).
 
     With stride (sh, sw) the padded image is split into its P = sh*sw phases x_pad[:, :, a::sh, b::sw],
