@@ -63,19 +63,22 @@ def pad_to_grid(x: Any, pads: tuple[int, int, int, int],
     (sh, sw) = stride
     hq, wq = -(-(h + top + bottom) // sh), -(-(w + left + right) // sw)
     grid = xp.zeros((sh * sw, c, n, hq, wq), x.dtype)
-    for a in range(sh):
-        u0, r0 = _phase_start(top, a, sh)
-        for b in range(sw):
-            v0, c0 = _phase_start(left, b, sw)
-            part = x[:, :, r0::sh, c0::sw]
-            grid[a * sw + b, :, :, u0:u0 + part.shape[2], v0:v0 + part.shape[3]] = part.transpose(1, 0, 2, 3)
+    for phase, (u0, r0), (v0, c0) in _phase_starts(top, left, stride):
+        part = x[:, :, r0::sh, c0::sw]
+        grid[phase, :, :, u0:u0 + part.shape[2], v0:v0 + part.shape[3]] = part.transpose(1, 0, 2, 3)
     return grid.reshape(sh * sw * c, -1), (hq, wq)
 
 
-def _phase_start(pad: int, phase: int, step: int) -> tuple[int, int]:
-    """(u, r): the first index u of a phase whose padded position phase + step*u is an image pixel, and that pixel r."""
-    u = max(0, -(-(pad - phase) // step))
-    return u, phase + step * u - pad
+def _phase_starts(top: int, left: int, stride: tuple[int, int]) -> Any:
+    """Per phase (a, b), numbered a*sw + b: (u0, r0) and (v0, c0), where u0 is the first phase row whose padded
+    row a + sh*u0 is an image row, r0 that image row (and the same for columns)."""
+    def start(pad: int, offset: int, step: int) -> tuple[int, int]:
+        u = max(0, -(-(pad - offset) // step))
+        return u, offset + step * u - pad
+
+    for a in range(stride[0]):
+        for b in range(stride[1]):
+            yield a * stride[1] + b, start(top, a, stride[0]), start(left, b, stride[1])
 
 
 def phases_to_image(d: Any, pads: tuple[int, int, int, int], stride: tuple[int, int], hw: tuple[int, int]) -> Any:
@@ -83,13 +86,9 @@ def phases_to_image(d: Any, pads: tuple[int, int, int, int], stride: tuple[int, 
     (sh, sw), (top, _, left, _) = stride, pads
     n, c = d.shape[0], d.shape[1] // (sh * sw)
     image = xp.empty((n, c) + tuple(hw), d.dtype)
-    for a in range(sh):
-        u0, r0 = _phase_start(top, a, sh)
-        for b in range(sw):
-            v0, c0 = _phase_start(left, b, sw)
-            part = image[:, :, r0::sh, c0::sw]  # every pixel lies in exactly one phase: a copy, no sums
-            block = (a * sw + b) * c
-            part[...] = d[:, block:block + c, u0:u0 + part.shape[2], v0:v0 + part.shape[3]]
+    for phase, (u0, r0), (v0, c0) in _phase_starts(top, left, stride):
+        part = image[:, :, r0::sh, c0::sw]  # every pixel lies in exactly one phase: a copy, no sums
+        part[...] = d[:, phase * c:(phase + 1) * c, u0:u0 + part.shape[2], v0:v0 + part.shape[3]]
     return image
 
 
@@ -101,17 +100,21 @@ def from_grid(y: Any, n: int, grid_hw: tuple[int, int], out_hw: tuple[int, int])
     return xp.ascontiguousarray(valid.transpose(1, 0, 2, 3))
 
 
+def _offset_phases(kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]) -> Any:
+    """Per kernel offset (i, j), row-major: (i, j, phase, u, v) with phase (i d mod sh) sw + (j d mod sw) and
+    (u, v) = (i d div sh, j d div sw), the offset's step within its phase."""
+    for i in range(kernel[0]):
+        u, a = divmod(i * dilation[0], stride[0])
+        for j in range(kernel[1]):
+            v, b = divmod(j * dilation[1], stride[1])
+            yield i, j, a * stride[1] + b, u, v
+
+
 def grid_taps(kernel: tuple[int, int], dilation: tuple[int, int], width: int, stride: tuple[int, int] = (1, 1),
               channels: int = 0) -> list[tuple[int, int]]:
-    """(first grid row, column shift) that each kernel offset (i, j) reads in pad_to_grid's layout, row-major:
-    phase (i d mod sh, j d mod sw), i.e. rows from phase * channels, at shift (i d div sh) Wq + (j d div sw)."""
-    (sh, sw), taps = stride, []
-    for i in range(kernel[0]):
-        u, a = divmod(i * dilation[0], sh)
-        for j in range(kernel[1]):
-            v, b = divmod(j * dilation[1], sw)
-            taps.append(((a * sw + b) * channels, u * width + v))
-    return taps
+    """(first grid row, column shift) that each kernel offset reads in pad_to_grid's layout, row-major:
+    rows from phase * channels, at shift u Wq + v (stride 1: row 0, shift i d Wp + j d)."""
+    return [(phase * channels, u * width + v) for _, _, phase, u, v in _offset_phases(kernel, dilation, stride)]
 
 
 _COLUMN_BLOCK = 2_400_000  # floats per block of stacked columns (~10 MB): big GEMMs, bounded memory
@@ -193,12 +196,8 @@ def phase_adjoint(weight: Any, stride: tuple[int, int], dilation: tuple[int, int
     (sh, sw), (dh, dw) = stride, dilation
     steps = ((kh - 1) * dh // sh, (kw - 1) * dw // sw)
     kernel = xp.zeros((sh * sw * c, o, steps[0] + 1, steps[1] + 1), weight.dtype)
-    for i in range(kh):
-        u, a = divmod(i * dh, sh)
-        for j in range(kw):
-            v, b = divmod(j * dw, sw)
-            block = (a * sw + b) * c
-            kernel[block:block + c, :, steps[0] - u, steps[1] - v] = weight[:, :, i, j].T
+    for i, j, phase, u, v in _offset_phases((kh, kw), dilation, stride):
+        kernel[phase * c:(phase + 1) * c, :, steps[0] - u, steps[1] - v] = weight[:, :, i, j].T
     return kernel, steps
 
 
