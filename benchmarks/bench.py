@@ -30,6 +30,11 @@ import nnci  # noqa: E402
 
 torch.set_num_threads(2)
 
+# One small parallel op starts torch's OpenMP pool properly. Measured: until torch has run an op, its
+# freshly configured threads hold the second core, and any other threaded work in this process (nnci's
+# threaded batch norm and pooling) runs 2x slower; after one op they sleep as they should.
+torch.ones(256, 256) @ torch.ones(256, 256)
+
 
 def blas_info() -> dict:
     """NumPy's BLAS as it runs in this process: library, version, the kernel chosen for this CPU, threads.
@@ -48,10 +53,6 @@ def blas_info() -> dict:
                     "kernel": pool.get("architecture"), "threads": pool["num_threads"],
                     "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     return {"library": "not found"}
-# One small parallel op starts torch's OpenMP pool properly. Measured: until torch has run an op, its
-# freshly configured threads hold the second core, and any other threaded work in this process (nnci's
-# threaded batch norm and pooling) runs 2x slower; after one op they sleep as they should.
-torch.ones(256, 256) @ torch.ones(256, 256)
 
 
 # ----- the same architectures in either library ---------------------------------------------
