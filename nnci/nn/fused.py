@@ -87,9 +87,9 @@ def grid_chain(units: list, x: Any) -> Any:
     """Run grid_chain_at's units of same-padding stride-1 convolutions on x (N, C, H, W) in the grid layout."""
     n, _, h, w = x.shape
     ph, pw = units[0][0].kernel_size[0] // 2, units[0][0].kernel_size[1] // 2
-    xf, grid_hw = pad_to_grid(x, (ph, ph, pw, pw))
-    hp, wp = grid_hw
-    total, offset = xf.shape[1], ph * wp + pw
+    xf, grid_hw = pad_to_grid(x, (ph, ph, pw, pw), reach=(2 * ph, 2 * pw))
+    hq, wq = grid_hw  # (h + ph, w + pw): one shared gap of pads between rows and between images
+    total, offset = xf.shape[1], ph * wq + pw  # offset: the column of image 0's pixel (0, 0)
     span = total - 2 * offset
     for index, (conv, norm, relu) in enumerate(units):
         weight, bias = folded(conv, norm)
@@ -108,13 +108,12 @@ def grid_chain(units: list, x: Any) -> Any:
             body += bias[:, None]
         if relu:
             xp.maximum(body, 0, out=body)
-        # zero the pad border again: the first/last offset columns, and the positions that straddled a border
+        # zero the pads again: the columns before the first pixel and after the last, and each gap between
+        # rows and between images, where the GEMM wrote the outputs of windows that straddled a border
         grid[:, :offset] = 0
         grid[:, offset + span:] = 0
-        image = grid.reshape(out_channels, n, hp, wp)
-        image[:, :, :ph] = 0
-        image[:, :, hp - ph:] = 0
-        image[:, :, :, :pw] = 0
-        image[:, :, :, wp - pw:] = 0
+        image = grid[:, offset:].reshape(out_channels, n, hq, wq)
+        image[:, :, h:] = 0
+        image[:, :, :, w:] = 0
         xf = grid
     raise ValueError("grid_chain needs at least one unit")

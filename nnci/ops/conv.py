@@ -7,11 +7,14 @@ convolution's input gradient and vice versa:
 - `conv_input_grad`:  dx[n,c,h*s+i*d, w*s+j*d] += sum_o g[n,o,h,w] W[o,c,i,j]
 - `conv_weight_grad`: dW[o,c,i,j] = sum_{n,h,w} g[n,o,h,w] x[n,c,h*s+i*d, w*s+j*d]
 
-Stride 1 (most imaging layers) uses the *grid* layout: the padded batch as a (C, N*Hp*Wp)
-matrix. A kernel offset (i, j) is then a shift by i*d*Wp + j*d columns, so each kernel
-offset is one GEMM on a contiguous column window, with no im2col copy at all. Outputs are
-computed at every grid position and the Hp-Ho, Wp-Wo positions that straddle a row or image
-border are dropped.
+Stride 1 (most imaging layers) uses the *grid* layout: the padded batch as a (C, L) matrix,
+image rows one after another with period Wq and images with period Hq*Wq. A kernel offset
+(i, j) is then a shift by i*d*Wq + j*d columns, so each kernel offset is one GEMM on a
+contiguous column window. Neighbouring rows (images) share one gap of zeros as the right
+(bottom) pad of one and the left (top) pad of the next: Wq = W + max(left, right) for a
+same-size convolution, not W + left + right (an 8x8 map: 81 grid positions per image, not 100).
+Outputs are computed at every grid position and the ones whose windows straddle a row or
+image border are dropped.
 
 Stride s uses the same layout on the *phases* of the padded image, x[:, :, a::sh, b::sw],
 stacked as channel blocks: offset (i, j) reads phase (i d mod sh, j d mod sw) at the shift
@@ -46,14 +49,17 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: t
     return cols.reshape(n * ho * wo, c * kh * kw), (ho, wo)
 
 
-def pad_to_grid(x: Any, pads: tuple[int, int, int, int],
-                stride: tuple[int, int] = (1, 1)) -> tuple[Any, tuple[int, int]]:
-    """(N, C, H, W) padded by (top, bottom, left, right) straight into the grid layout (P*C, N*Hq*Wq).
+def pad_to_grid(x: Any, pads: tuple[int, int, int, int], stride: tuple[int, int] = (1, 1),
+                reach: tuple[int, int] = (0, 0)) -> tuple[Any, tuple[int, int]]:
+    """(N, C, H, W) padded by (top, bottom, left, right) straight into the grid layout (P*C, L).
 
-    With stride (sh, sw) the padded image is split into its P = sh*sw phases x_pad[:, :, a::sh, b::sw],
-    each zero-filled to Hq = ceil(Hp / sh) by Wq = ceil(Wp / sw) and stacked as channel blocks in the
-    order (a, b); stride 1 is the one phase, the padded image itself. A negative pad crops instead.
-    Returns the grid and its (Hq, Wq).
+    Returns the grid and its period (Hq, Wq): image n's padded pixel (r, c) sits at column n Hq Wq + r Wq + c.
+    Stride 1 lets neighbours share their pads (`_grid_period`, given the kernel's reach d (k - 1)): the zero
+    gap after one image row serves as that row's right pad and the next row's left pad, and likewise between
+    images. reach (0, 0) keeps every pad whole: Hq, Wq = the padded size.
+    With stride (sh, sw) the padded image is split into its P = sh*sw phases x_pad[:, :, a::sh, b::sw], each
+    zero-filled to Hq = ceil(Hp / sh) by Wq = ceil(Wp / sw) and stacked as channel blocks in the order (a, b).
+    A negative pad crops instead.
     """
     n, c, h, w = x.shape
     top, bottom, left, right = pads
@@ -61,12 +67,24 @@ def pad_to_grid(x: Any, pads: tuple[int, int, int, int],
     top, bottom, left, right = (max(p, 0) for p in pads)
     h, w = x.shape[2:]
     (sh, sw) = stride
+    if stride == (1, 1):
+        hq, wq = _grid_period(h, top, bottom, reach[0]), _grid_period(w, left, right, reach[1])
+        # through the last image's last padded pixel: its bottom/right pads may end inside the period
+        grid = xp.zeros((c, max(n - 1, 0) * hq * wq + (h + top + bottom - 1) * wq + w + left + right), x.dtype)
+        grid_view(grid[:, top * wq + left:], n, (hq, wq), (h, w))[...] = x.transpose(1, 0, 2, 3)
+        return grid, (hq, wq)
     hq, wq = -(-(h + top + bottom) // sh), -(-(w + left + right) // sw)
     grid = xp.zeros((sh * sw, c, n, hq, wq), x.dtype)
     for phase, (u0, r0), (v0, c0) in _phase_starts(top, left, stride):
         part = x[:, :, r0::sh, c0::sw]
         grid[phase, :, :, u0:u0 + part.shape[2], v0:v0 + part.shape[3]] = part.transpose(1, 0, 2, 3)
     return grid.reshape(sh * sw * c, -1), (hq, wq)
+
+
+def _grid_period(size: int, before: int, after: int, reach: int) -> int:
+    """Rows (columns) per image (row) when neighbours share pads: the gap must hold both pads (zeros on either
+    side of a window) and the before + after - reach outputs past the image's own size."""
+    return size + max(before, after, before + after - reach)
 
 
 def _phase_starts(top: int, left: int, stride: tuple[int, int]) -> Any:
@@ -92,12 +110,16 @@ def phases_to_image(d: Any, pads: tuple[int, int, int, int], stride: tuple[int, 
     return image
 
 
+def grid_view(y: Any, n: int, grid_hw: tuple[int, int], out_hw: tuple[int, int]) -> Any:
+    """(O, L) grid -> the (O, N, Ho, Wo) view of its first Ho x Wo positions of each image (no copy)."""
+    (hq, wq), step = grid_hw, y.strides[1]
+    strides = (y.strides[0], hq * wq * step, wq * step, step)
+    return xp.lib.stride_tricks.as_strided(y, (y.shape[0], n) + tuple(out_hw), strides)
+
+
 def from_grid(y: Any, n: int, grid_hw: tuple[int, int], out_hw: tuple[int, int]) -> Any:
     """(O, L) values at grid positions -> (N, O, Ho, Wo), keeping the positions of whole windows."""
-    (hp, wp), (ho, wo) = grid_hw, out_hw
-    step = y.strides[1]
-    valid = xp.lib.stride_tricks.as_strided(y, (y.shape[0], n, ho, wo), (y.strides[0], hp * wp * step, wp * step, step))
-    return xp.ascontiguousarray(valid.transpose(1, 0, 2, 3))
+    return xp.ascontiguousarray(grid_view(y, n, grid_hw, out_hw).transpose(1, 0, 2, 3))
 
 
 def _offset_phases(kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]) -> Any:
@@ -176,11 +198,16 @@ def flipped_transpose(weight: Any) -> Any:
     return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
+def kernel_reach(kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    """How far a window reaches past its first pixel: d (k - 1) per axis."""
+    return dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+
+
 def adjoint_pads(pads: tuple[int, int, int, int], kernel: tuple[int, int],
                  dilation: tuple[int, int]) -> tuple[int, int, int, int]:
     """Padding of g under which correlating with the flipped kernel gives the stride-1 input gradient."""
     top, bottom, left, right = pads
-    reach_h, reach_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+    reach_h, reach_w = kernel_reach(kernel, dilation)
     return reach_h - top, reach_h - bottom, reach_w - left, reach_w - right
 
 
@@ -204,9 +231,9 @@ def phase_adjoint(weight: Any, stride: tuple[int, int], dilation: tuple[int, int
 def grad_to_grid(g: Any, grid_hw: tuple[int, int], span: int) -> Any:
     """(N, O, Ho, Wo) -> (O, span): g placed at its grid positions, zeros at the dropped ones."""
     n, o, ho, wo = g.shape
-    gf = xp.zeros((o, n, grid_hw[0], grid_hw[1]), g.dtype)
-    gf[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
-    return gf.reshape(o, -1)[:, :span]
+    gf = xp.zeros((o, max(span, n * grid_hw[0] * grid_hw[1])), g.dtype)
+    grid_view(gf, n, grid_hw, (ho, wo))[...] = g.transpose(1, 0, 2, 3)
+    return gf[:, :span]
 
 
 def conv_forward(x: Any, weight: Any, stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[Any, Any]:
@@ -271,7 +298,9 @@ class Conv2d(Function):
             y = xp.matmul(weight.reshape(weight.shape[0], -1), x.reshape(n, x.shape[1], h * w))
             y = y.reshape(n, -1, h, w)
         elif stride == (1, 1) or groups == 1:  # the grid (on the phases of x when strided)
-            xf, self.grid_hw = pad_to_grid(x, padding, stride)
+            self.reach = kernel_reach((kh, kw), dilation)
+            xf, self.grid_hw = pad_to_grid(x, padding, stride, self.reach)
+            self.grid_len = xf.shape[1]
             y = _per_group([grid_correlate(xf[ci], weight[co], self.grid_hw, dilation, stride=stride)
                             for ci, co in zip(cins, couts)])
             self.saved = x if self.needs_input_grad[1] else None  # held by the graph anyway; re-padded in backward
@@ -309,26 +338,26 @@ class Conv2d(Function):
             pads = adjoint_pads(self.padding, kernel, self.dilation)
             gq = None
             if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
-                gq, gq_hw = pad_to_grid(g, pads)
+                gq, gq_hw = pad_to_grid(g, pads, reach=self.reach)
                 dx = _per_group([grid_correlate(gq[co], flipped_transpose(self.weight[co]), gq_hw, self.dilation)
                                  for co in couts])
                 dx = from_grid(dx, n, gq_hw, self.input_shape[2:])
             if self.needs_input_grad[1]:
-                span = grid_span(n * self.grid_hw[0] * self.grid_hw[1], kernel, self.dilation, self.grid_hw[1])
-                if gq is not None and gq_hw == self.grid_hw:
+                span = grid_span(self.grid_len, kernel, self.dilation, self.grid_hw[1])
+                offset = pads[0] * self.grid_hw[1] + pads[2]
+                if gq is not None and gq_hw == self.grid_hw and gq.shape[1] >= offset + span:
                     # same-size padding: the re-padded g is already g on the forward grid, shifted by its pads
-                    offset = pads[0] * gq_hw[1] + pads[2]
                     gf = gq[:, offset:offset + span]
                 else:
                     gf = grad_to_grid(g, self.grid_hw, span)
-                xf, _ = pad_to_grid(self.saved, self.padding)
+                xf, _ = pad_to_grid(self.saved, self.padding, reach=self.reach)
                 dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, self.grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])
         elif groups == 1:  # strided, on the phase grid
             kernel, (hq, wq), (ho, wo) = self.weight.shape[2:], self.grid_hw, self.out_hw
             if self.needs_input_grad[0]:  # every phase's adjoint in one correlation of g, then the phases interleaved
                 adjoint, (u, v) = phase_adjoint(self.weight, self.stride, self.dilation)
-                gq, gq_hw = pad_to_grid(g, (u, hq - ho, v, wq - wo))
+                gq, gq_hw = pad_to_grid(g, (u, hq - ho, v, wq - wo), reach=(u, v))
                 phases = from_grid(grid_correlate(gq, adjoint, gq_hw, (1, 1)), n, gq_hw, self.grid_hw)
                 dx = phases_to_image(phases, self.padding, self.stride, self.input_shape[2:])
             if self.needs_input_grad[1]:
@@ -378,7 +407,8 @@ class ConvTranspose2d(Function):
                     y[:, :, i::kh, j::kw] = z[:, :, i, j]
         elif self.grid:
             out_hw = (full_hw[0] - 2 * ph, full_hw[1] - 2 * pw)
-            xq, xq_hw = pad_to_grid(x, adjoint_pads((ph, ph, pw, pw), (kh, kw), dilation))
+            xq, xq_hw = pad_to_grid(x, adjoint_pads((ph, ph, pw, pw), (kh, kw), dilation),
+                                    reach=kernel_reach((kh, kw), dilation))
             y = _per_group([grid_correlate(xq[ci], flipped_transpose(weight[ci]), xq_hw, dilation) for ci in cins])
             y = from_grid(y, n, xq_hw, out_hw)
         else:
@@ -409,7 +439,7 @@ class ConvTranspose2d(Function):
                 dw = xp.matmul(x3, blocks.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         elif self.grid:  # backward of the adjoint is the convolution itself
             kernel = self.weight.shape[2:]
-            gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw))
+            gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw), reach=kernel_reach(kernel, self.dilation))
             if self.needs_input_grad[0]:
                 dx = _per_group([grid_correlate(gf[co], self.weight[ci], grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])

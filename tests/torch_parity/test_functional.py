@@ -263,6 +263,32 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     check(lambda *t: F.conv_transpose2d(*t, **kw_t), lambda *t: TF.conv_transpose2d(*t, **kw_t), xs, wt)
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_stride1_grid_shares_pads_between_neighbours(seed):
+    """pad_to_grid's stride-1 layout: every padded pixel of every image at column n Hq Wq + r Wq + c, the gap
+    between rows (images) narrower than both pads together when the kernel's reach allows it, and every valid
+    output inside its own row of the period and inside the span, so no output aliases another."""
+    from nnci.ops import conv as C
+    rng = np.random.default_rng(900 + seed)
+    n, c, h, w = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(3, 9)), int(rng.integers(3, 9))
+    kernel, dilation = tuple(int(k) for k in rng.integers(1, 5, 2)), tuple(int(d) for d in rng.integers(1, 3, 2))
+    reach = C.kernel_reach(kernel, dilation)
+    pads = tuple(int(p) for p in rng.integers(0, 4, 4))  # below, at and beyond the reach, asymmetric
+    x = rng.standard_normal((n, c, h, w))
+    grid, (hq, wq) = C.pad_to_grid(x, pads, reach=reach)
+    padded = np.pad(x, ((0, 0), (0, 0), pads[:2], pads[2:]))
+    hp, wp = padded.shape[2:]
+    rows, cols = np.meshgrid(np.arange(hp), np.arange(wp), indexing="ij")
+    for image in range(n):
+        np.testing.assert_array_equal(grid[:, image * hq * wq + rows * wq + cols], padded[image])
+    ho, wo = hp - reach[0], wp - reach[1]
+    assert ho <= hq and wo <= wq, "outputs of one row (image) would land in the next"
+    span = C.grid_span(grid.shape[1], kernel, dilation, wq)
+    assert (n - 1) * hq * wq + (ho - 1) * wq + wo <= span
+    assert (hq, wq) == (h + max(pads[0], pads[1], pads[0] + pads[1] - reach[0]),
+                        w + max(pads[2], pads[3], pads[2] + pads[3] - reach[1]))
+
+
 @pytest.mark.parametrize("seed", range(16))
 def test_strided_conv_on_the_phase_grid_matches_torch(seed):
     """Strided convolutions run on the phases of the input (ops/conv.py): forward, input and weight gradients
