@@ -164,20 +164,26 @@ def grid_span(grid_len: int, kernel: tuple[int, int], dilation: tuple[int, int],
 
 
 def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tuple[int, int],
-                   out: Any = None, stride: tuple[int, int] = (1, 1)) -> Any:
+                   out: Any = None, stride: tuple[int, int] = (1, 1), products_with: Any = None) -> Any:
     """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[row(i,j) + c, p + shift(i,j)] for the grid positions p with whole
     windows (grid_taps gives row and shift; stride 1: row 0, shift i d Wp + j d).
 
     `out`, if given, is an (O, span) array or view with contiguous rows that receives y.
+    `products_with`, an (M, L) array indexed like y (zeros past its end), makes it return (y, P) with
+    P[k C + c, m] = sum_p xf[row_k + c, p + shift_k] products_with[m, p], from the same column blocks.
     """
     o, c, kh, kw = weight.shape
     taps = grid_taps((kh, kw), dilation, grid_hw[1], stride, c)
     span = xf.shape[1] - taps[-1][1]
     wmat = xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
     y = xp.empty((o, span), xf.dtype) if out is None else out
+    products = None if products_with is None else xp.zeros((len(taps) * c, products_with.shape[0]), xf.dtype)
     for start, stop, cols in _column_blocks(xf, taps, c, span):
         xp.matmul(wmat, cols, out=y[:, start:stop])
-    return y
+        if products is not None:
+            other = products_with[:, start:stop]
+            products += cols[:, :other.shape[1]] @ other.T
+    return y if products is None else (y, products)
 
 
 def grid_weight_grad(gf: Any, xf: Any, kernel: tuple[int, int], grid_hw: tuple[int, int],
@@ -334,24 +340,35 @@ class Conv2d(Function):
                 x3 = self.saved.reshape(n, c, -1)
                 dw = xp.matmul(g3, x3.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         elif self.stride == (1, 1):
-            kernel = self.weight.shape[2:]
+            kernel, grid_hw = self.weight.shape[2:], self.grid_hw
             pads = adjoint_pads(self.padding, kernel, self.dilation)
-            gq = None
             if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
                 gq, gq_hw = pad_to_grid(g, pads, reach=self.reach)
-                dx = _per_group([grid_correlate(gq[co], flipped_transpose(self.weight[co]), gq_hw, self.dilation)
-                                 for co in couts])
-                dx = from_grid(dx, n, gq_hw, self.input_shape[2:])
-            if self.needs_input_grad[1]:
-                span = grid_span(self.grid_len, kernel, self.dilation, self.grid_hw[1])
-                offset = pads[0] * self.grid_hw[1] + pads[2]
-                if gq is not None and gq_hw == self.grid_hw and gq.shape[1] >= offset + span:
-                    # same-size padding: the re-padded g is already g on the forward grid, shifted by its pads
-                    gf = gq[:, offset:offset + span]
-                else:
-                    gf = grad_to_grid(g, self.grid_hw, span)
+                # On one grid period (same-size padding), the adjoint's column blocks hold g at every shift the
+                # weight gradient needs: dW[o, c, i, j] = sum_q g_q[o, q + shift'(kh-1-i, kw-1-j)] x[c, q], with
+                # x on its grid aligned to dx. So dW costs one GEMM per block and no column blocks of its own.
+                aligned = None
+                if self.needs_input_grad[1] and gq_hw == grid_hw and min(pads) >= 0:
+                    xf, _ = pad_to_grid(self.saved, self.padding, reach=self.reach)
+                    aligned = xf[:, self.padding[0] * grid_hw[1] + self.padding[2]:]
+                dx_parts, dw_parts = [], []
+                for ci, co in zip(cins, couts):
+                    result = grid_correlate(gq[co], flipped_transpose(self.weight[co]), gq_hw, self.dilation,
+                                            products_with=None if aligned is None else aligned[ci])
+                    if aligned is None:
+                        dx_parts.append(result)
+                        continue
+                    dx_parts.append(result[0])
+                    # products[(i', j', o), c], with (i', j') the flipped kernel's offset: flipped back to dW[o, c, i, j]
+                    products = result[1].reshape(kernel + (-1, result[1].shape[1]))
+                    dw_parts.append(products[::-1, ::-1].transpose(2, 3, 0, 1))
+                dx = from_grid(_per_group(dx_parts), n, gq_hw, self.input_shape[2:])
+                dw = _per_group(dw_parts) if dw_parts else None
+            if self.needs_input_grad[1] and dw is None:
+                span = grid_span(self.grid_len, kernel, self.dilation, grid_hw[1])
                 xf, _ = pad_to_grid(self.saved, self.padding, reach=self.reach)
-                dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, self.grid_hw, self.dilation)
+                gf = grad_to_grid(g, grid_hw, span)
+                dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])
         elif groups == 1:  # strided, on the phase grid
             kernel, (hq, wq), (ho, wo) = self.weight.shape[2:], self.grid_hw, self.out_hw

@@ -263,6 +263,27 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     check(lambda *t: F.conv_transpose2d(*t, **kw_t), lambda *t: TF.conv_transpose2d(*t, **kw_t), xs, wt)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_weight_grad_from_the_adjoints_column_blocks_matches_torch(seed, monkeypatch):
+    """Same-size stride-1 convolutions take dW from the input gradient's column blocks of g (Conv2d.backward):
+    with grid_weight_grad disabled, dx and dW still match torch, for kernels up to 5, dilations and groups."""
+    from nnci.ops import conv as C
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the weight gradient built its own column blocks")
+    monkeypatch.setattr(C, "grid_weight_grad", unused)
+    rng = np.random.default_rng(1100 + seed)
+    groups = int(rng.choice([1, 2]))
+    cin, cout = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+    k = (int(rng.choice([1, 3, 5])), int(rng.choice([1, 3, 5])))
+    dilation = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pad = tuple(d * (kk - 1) // 2 for d, kk in zip(dilation, k))
+    x = rng.standard_normal((int(rng.integers(1, 4)), cin, int(rng.integers(5, 12)), int(rng.integers(5, 12))))
+    kw = dict(padding=pad, dilation=dilation, groups=groups)
+    check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x,
+          rng.standard_normal((cout, cin // groups) + k), rng.standard_normal(cout))
+
+
 @pytest.mark.parametrize("seed", range(24))
 def test_stride1_grid_shares_pads_between_neighbours(seed):
     """pad_to_grid's stride-1 layout: every padded pixel of every image at column n Hq Wq + r Wq + c, the gap
