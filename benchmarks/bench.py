@@ -30,9 +30,9 @@ import nnci  # noqa: E402
 
 torch.set_num_threads(2)
 
-# One small parallel op starts torch's OpenMP pool properly. Measured: until torch has run an op, its
-# freshly configured threads hold the second core, and any other threaded work in this process (nnci's
-# threaded batch norm and pooling) runs 2x slower; after one op they sleep as they should.
+# One small parallel op starts torch's OpenMP pool properly. Measured (session 2): until torch has run an op,
+# its freshly configured threads hold the second core, and any other threaded work in this process ran 2x
+# slower; after one op they sleep as they should.
 torch.ones(256, 256) @ torch.ones(256, 256)
 
 
@@ -266,7 +266,7 @@ def peak_memory_mb(name: str, lib: str) -> float:
 
 
 def compare_table(before_path: str, after_path: str) -> str:
-    """A markdown table: the ratio before and after, and the after run's times and peak memory."""
+    """A markdown table: nnci's time and the ratio before and after, the after run's torch time and peak memory."""
     with open(before_path) as handle:
         before = {r["workload"]: r for r in json.load(handle)["results"]}
     with open(after_path) as handle:
@@ -275,14 +275,15 @@ def compare_table(before_path: str, after_path: str) -> str:
     kernels = "" if "kernel" not in blas else f" (NumPy's OpenBLAS kernel: {blas['kernel']})"
     lines = [f"numpy {after['meta']['numpy']}{kernels}, torch {after['meta']['torch']}, {after['meta']['threads']} "
              f"threads, median of {after['meta']['repeat']}, {after['meta']['date']}", "",
-             "| workload | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| workload | nnci s before | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     def cell(value, spec):
         return "-" if value is None else format(value, spec)
 
     for row in after["results"]:
-        old = before.get(row["workload"], {}).get("ratio")
-        lines.append(f"| {row['workload']} | {row['nnci_s']:.4f} | {row['torch_s']:.4f} | {cell(old, '.2f')} | "
+        old = before.get(row["workload"], {})
+        lines.append(f"| {row['workload']} | {cell(old.get('nnci_s'), '.4f')} | {row['nnci_s']:.4f} | "
+                     f"{row['torch_s']:.4f} | {cell(old.get('ratio'), '.2f')} | "
                      f"**{row['ratio']:.2f}** | {cell(row.get('nnci_peak_mb'), '.0f')} | "
                      f"{cell(row.get('torch_peak_mb'), '.0f')} |")
     return "\n".join(lines)
