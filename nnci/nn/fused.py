@@ -83,6 +83,19 @@ def grid_chain_at(modules: list, start: int, channels: int) -> tuple[list, int]:
     return units, i - start
 
 
+def _bias_relu(bias: Any, relu: bool) -> Any:
+    """The in-place epilogue y += b; y = max(y, 0) for each block of a grid GEMM's output (None: nothing to do)."""
+    if bias is None and not relu:
+        return None
+
+    def epilogue(block: Any) -> None:
+        if bias is not None:
+            block += bias[:, None]
+        if relu:
+            xp.maximum(block, 0, out=block)
+    return epilogue
+
+
 def grid_chain(units: list, x: Any) -> Any:
     """Run grid_chain_at's units of same-padding stride-1 convolutions on x (N, C, H, W) in the grid layout."""
     n, _, h, w = x.shape
@@ -93,21 +106,12 @@ def grid_chain(units: list, x: Any) -> Any:
     span = total - 2 * offset
     for index, (conv, norm, relu) in enumerate(units):
         weight, bias = folded(conv, norm)
+        epilogue = _bias_relu(bias, relu)
         if index == len(units) - 1:  # the last layer leaves the grid
-            y = from_grid(grid_correlate(xf, weight, grid_hw, (1, 1)), n, grid_hw, (h, w))
-            if bias is not None:
-                y += bias.reshape(1, -1, 1, 1)
-            if relu:
-                xp.maximum(y, 0, out=y)
-            return y
+            return from_grid(grid_correlate(xf, weight, grid_hw, (1, 1), epilogue=epilogue), n, grid_hw, (h, w))
         out_channels = weight.shape[0]
         grid = xp.empty((out_channels, total), xf.dtype)
-        body = grid[:, offset:offset + span]
-        grid_correlate(xf, weight, grid_hw, (1, 1), out=body)
-        if bias is not None:
-            body += bias[:, None]
-        if relu:
-            xp.maximum(body, 0, out=body)
+        grid_correlate(xf, weight, grid_hw, (1, 1), out=grid[:, offset:offset + span], epilogue=epilogue)
         # zero the pads again: the columns before the first pixel and after the last, and each gap between
         # rows and between images, where the GEMM wrote the outputs of windows that straddled a border
         grid[:, :offset] = 0

@@ -167,13 +167,16 @@ def grid_span(grid_len: int, kernel: tuple[int, int], dilation: tuple[int, int],
 
 
 def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tuple[int, int],
-                   out: Any = None, stride: tuple[int, int] = (1, 1), products_with: Any = None) -> Any:
+                   out: Any = None, stride: tuple[int, int] = (1, 1), products_with: Any = None,
+                   epilogue: Any = None) -> Any:
     """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[row(i,j) + c, p + shift(i,j)] for the grid positions p with whole
     windows (grid_taps gives row and shift; stride 1: row 0, shift i d Wp + j d).
 
     `out`, if given, is an (O, span) array or view with contiguous rows that receives y.
     `products_with`, an (M, L) array indexed like y (zeros past its end), makes it return (y, P) with
     P[k C + c, m] = sum_p xf[row_k + c, p + shift_k] products_with[m, p], from the same column blocks.
+    `epilogue(block)`, if given, updates each finished (O, block) part of y in place while it is still in cache
+    (inference applies bias and ReLU there: one pass over a large y from memory each, otherwise).
     """
     o, c, kh, kw = weight.shape
     taps = grid_taps((kh, kw), dilation, grid_hw[1], stride, c)
@@ -201,6 +204,8 @@ def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tup
                     block_out += part[:, :width]
                 if other is not None:
                     products[i * kw * c:(i + 1) * kw * c] += cols[:, :other.shape[1]] @ other.T
+            if epilogue is not None:
+                epilogue(block_out)
         return y if products is None else (y, products)
     wmat = xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
     for start, stop, cols in _column_blocks(xf, taps, c, span):
@@ -208,6 +213,8 @@ def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tup
         if products is not None:
             other = products_with[:, start:stop]
             products += cols[:, :other.shape[1]] @ other.T
+        if epilogue is not None:
+            epilogue(y[:, start:stop])
     return y if products is None else (y, products)
 
 
