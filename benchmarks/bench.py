@@ -275,7 +275,8 @@ def compare_table(before_path: str, after_path: str) -> str:
     kernels = "" if "kernel" not in blas else f" (NumPy's OpenBLAS kernel: {blas['kernel']})"
     lines = [f"numpy {after['meta']['numpy']}{kernels}, torch {after['meta']['torch']}, {after['meta']['threads']} "
              f"threads, median of {after['meta']['repeat']}, {after['meta']['date']}", "",
-             "| workload | nnci s before | nnci s | torch s | ratio before | ratio now | nnci peak MB | torch peak MB |",
+             "| workload | nnci s before | nnci s | torch s | ratio before | ratio now | nnci peak MB "
+             "| torch peak MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     def cell(value, spec):
         return "-" if value is None else format(value, spec)

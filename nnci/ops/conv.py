@@ -135,7 +135,7 @@ def _offset_phases(kernel: tuple[int, int], dilation: tuple[int, int], stride: t
 def grid_taps(kernel: tuple[int, int], dilation: tuple[int, int], width: int, stride: tuple[int, int] = (1, 1),
               channels: int = 0) -> list[tuple[int, int]]:
     """(first grid row, column shift) that each kernel offset reads in pad_to_grid's layout, row-major:
-    rows from phase * channels, at shift u Wq + v (stride 1: row 0, shift i d Wp + j d)."""
+    rows from phase * channels, at shift u Wq + v (stride 1: row 0, shift i d Wq + j d)."""
     return [(phase * channels, u * width + v) for _, _, phase, u, v in _offset_phases(kernel, dilation, stride)]
 
 
@@ -170,7 +170,7 @@ def grid_correlate(xf: Any, weight: Any, grid_hw: tuple[int, int], dilation: tup
                    out: Any = None, stride: tuple[int, int] = (1, 1), products_with: Any = None,
                    epilogue: Any = None) -> Any:
     """y[:, p] = sum_{c,i,j} W[:, c, i, j] xf[row(i,j) + c, p + shift(i,j)] for the grid positions p with whole
-    windows (grid_taps gives row and shift; stride 1: row 0, shift i d Wp + j d).
+    windows (grid_taps gives row and shift; stride 1: row 0, shift i d Wq + j d).
 
     `out`, if given, is an (O, span) array or view with contiguous rows that receives y.
     `products_with`, an (M, L) array indexed like y (zeros past its end), makes it return (y, P) with
@@ -391,7 +391,7 @@ class Conv2d(Function):
                         dx_parts.append(result)
                         continue
                     dx_parts.append(result[0])
-                    # products[(i', j', o), c], with (i', j') the flipped kernel's offset: flipped back to dW[o, c, i, j]
+                    # products[(i', j', o), c], (i', j') the flipped kernel's offset: flipped back to dW[o, c, i, j]
                     products = result[1].reshape(kernel + (-1, result[1].shape[1]))
                     dw_parts.append(products[::-1, ::-1].transpose(2, 3, 0, 1))
                 dx = from_grid(_per_group(dx_parts), n, gq_hw, self.input_shape[2:])
