@@ -2,9 +2,9 @@
 runs of same-padding stride-1 convolutions kept in the padded grid layout from one layer to the next.
 
 Folding: w' = w g / s, b' = beta + (b - mu) g / s, s = sqrt(var + eps).
-Grid chain: a layer's output at grid position p is the next layer's input pixel at p + ph Wp + pw, so the GEMM
-writes straight into the next layer's padded grid and only the pad border is zeroed again: no copy out of the
-grid and back into it between layers (see ops/conv.py for the grid layout).
+Grid chain: a layer's output at grid position p is the next layer's input pixel at p + ph Wq + pw, so the GEMM
+writes straight into the next layer's padded grid (bias and ReLU applied per block, in cache) and only the pads
+are zeroed again: no copy out of the grid and back into it between layers (ops/conv.py has the grid layout).
 """
 from __future__ import annotations
 
