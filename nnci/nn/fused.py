@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
+from ..ops.activation import relu_array
 from ..ops.conv import from_grid, grid_correlate, pad_to_grid
 from ..tensor import Tensor
 from .activation import ReLU
@@ -49,7 +50,7 @@ def conv_bn_relu(conv: Conv2d, norm: BatchNorm2d, after: Module | None, x: Tenso
     weight, bias = folded(conv, norm)
     y = F.conv2d(x, Tensor(weight), Tensor(bias), conv.stride, conv.padding, conv.dilation, conv.groups)
     if isinstance(after, ReLU):
-        xp.maximum(y.data, 0, out=y.data)
+        relu_array(y.data, out=y.data)
         return y, 3
     return y, 2
 
@@ -92,7 +93,7 @@ def _bias_relu(bias: Any, relu: bool) -> Any:
         if bias is not None:
             block += bias[:, None]
         if relu:
-            xp.maximum(block, 0, out=block)
+            relu_array(block, out=block)
     return epilogue
 
 

