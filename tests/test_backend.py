@@ -34,8 +34,10 @@ def _faults(keep: str) -> tuple[str, int]:
 def test_freed_arrays_are_reused_without_page_faults():
     kept, faults = _faults("1")
     assert kept == "True" and faults < 100, faults
-    kept, faults = _faults("0")  # the opt-out leaves malloc alone (measured here: 18,900 faults)
-    assert kept == "False" and faults > 5000, faults
+    # The opt-out leaves malloc alone. Its fault count depends on the kernel's page policy (18,900 here, with
+    # transparent huge pages on madvise; far fewer where they are always on), so only the switch is asserted.
+    kept, faults = _faults("0")
+    assert kept == "False", faults
 
 
 def test_the_opt_out_changes_nothing(monkeypatch):
