@@ -331,7 +331,6 @@ class Conv2d(Function):
         elif stride == (1, 1) or groups == 1:  # the grid (on the phases of x when strided)
             self.reach = kernel_reach((kh, kw), dilation)
             xf, self.grid_hw = pad_to_grid(x, padding, stride, self.reach)
-            self.grid_len = xf.shape[1]
             y = _per_group([grid_correlate(xf[ci], weight[co], self.grid_hw, dilation, stride=stride)
                             for ci, co in zip(cins, couts)])
             self.saved = x if self.needs_input_grad[1] else None  # held by the graph anyway; re-padded in backward
@@ -367,14 +366,14 @@ class Conv2d(Function):
         elif self.stride == (1, 1):
             kernel, grid_hw = self.weight.shape[2:], self.grid_hw
             pads = adjoint_pads(self.padding, kernel, self.dilation)
+            xf = pad_to_grid(self.saved, self.padding, reach=self.reach)[0] if self.needs_input_grad[1] else None
             if self.needs_input_grad[0]:  # the adjoint: correlate the re-padded g with the flipped kernel
                 gq, gq_hw = pad_to_grid(g, pads, reach=self.reach)
                 # On one grid period (same-size padding), the adjoint's column blocks hold g at every shift the
                 # weight gradient needs: dW[o, c, i, j] = sum_q g_q[o, q + shift'(kh-1-i, kw-1-j)] x[c, q], with
                 # x on its grid aligned to dx. So dW costs one GEMM per block and no column blocks of its own.
                 aligned = None
-                if self.needs_input_grad[1] and gq_hw == grid_hw and min(pads) >= 0:
-                    xf, _ = pad_to_grid(self.saved, self.padding, reach=self.reach)
+                if xf is not None and gq_hw == grid_hw and min(pads) >= 0:
                     aligned = xf[:, self.padding[0] * grid_hw[1] + self.padding[2]:]
                 dx_parts, dw_parts = [], []
                 for ci, co in zip(cins, couts):
@@ -389,10 +388,8 @@ class Conv2d(Function):
                     dw_parts.append(products[::-1, ::-1].transpose(2, 3, 0, 1))
                 dx = from_grid(_per_group(dx_parts), n, gq_hw, self.input_shape[2:])
                 dw = _per_group(dw_parts) if dw_parts else None
-            if self.needs_input_grad[1] and dw is None:
-                span = grid_span(self.grid_len, kernel, self.dilation, grid_hw[1])
-                xf, _ = pad_to_grid(self.saved, self.padding, reach=self.reach)
-                gf = grad_to_grid(g, grid_hw, span)
+            if xf is not None and dw is None:
+                gf = grad_to_grid(g, grid_hw, grid_span(xf.shape[1], kernel, self.dilation, grid_hw[1]))
                 dw = _per_group([grid_weight_grad(gf[co], xf[ci], kernel, grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])
         elif groups == 1:  # strided, on the phase grid
