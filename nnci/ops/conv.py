@@ -221,7 +221,12 @@ def grid_weight_grad(gf: Any, xf: Any, kernel: tuple[int, int], grid_hw: tuple[i
     dw_t = xp.zeros((len(taps) * c, gf.shape[0]), gf.dtype)
     for start, stop, cols in _column_blocks(xf, taps, c, gf.shape[1]):
         dw_t += cols @ gf[:, start:stop].T
-    return dw_t.reshape(tuple(kernel) + (c, gf.shape[0])).transpose(3, 2, 0, 1)
+    return tap_products_to_weight(dw_t, kernel)
+
+
+def tap_products_to_weight(products: Any, kernel: tuple[int, int]) -> Any:
+    """P[(i, j, c), m] (rows in grid_taps' order, as grid_correlate's products) -> W[m, c, i, j]."""
+    return products.reshape(tuple(kernel) + (-1, products.shape[1])).transpose(3, 2, 0, 1)
 
 
 def flipped_transpose(weight: Any) -> Any:
@@ -383,9 +388,8 @@ class Conv2d(Function):
                         dx_parts.append(result)
                         continue
                     dx_parts.append(result[0])
-                    # products[(i', j', o), c], (i', j') the flipped kernel's offset: flipped back to dW[o, c, i, j]
-                    products = result[1].reshape(kernel + (-1, result[1].shape[1]))
-                    dw_parts.append(products[::-1, ::-1].transpose(2, 3, 0, 1))
+                    # the products hold the flipped kernel's taps: W'[c, o, i', j'], flipped back to dW[o, c, i, j]
+                    dw_parts.append(flipped_transpose(tap_products_to_weight(result[1], kernel)))
                 dx = from_grid(_per_group(dx_parts), n, gq_hw, self.input_shape[2:])
                 dw = _per_group(dw_parts) if dw_parts else None
             if xf is not None and dw is None:
@@ -479,12 +483,16 @@ class ConvTranspose2d(Function):
         elif self.grid:  # backward of the adjoint is the convolution itself
             kernel = self.weight.shape[2:]
             gf, grid_hw = pad_to_grid(g, (ph, ph, pw, pw), reach=kernel_reach(kernel, self.dilation))
-            if self.needs_input_grad[0]:
-                dx = _per_group([grid_correlate(gf[co], self.weight[ci], grid_hw, self.dilation)
-                                 for ci, co in zip(cins, couts)])
-                dx = from_grid(dx, n, grid_hw, (h, w))
+            xg = None  # x at dx's grid positions: dW[c, o, i, j] = sum_p x[c, p] g[o, p + shift(i, j)]
             if self.needs_input_grad[1]:
                 xg = grad_to_grid(self.saved, grid_hw, grid_span(gf.shape[1], kernel, self.dilation, grid_hw[1]))
+            if self.needs_input_grad[0]:  # dx and dW from the same column blocks of g
+                parts = [grid_correlate(gf[co], self.weight[ci], grid_hw, self.dilation,
+                                        products_with=None if xg is None else xg[ci]) for ci, co in zip(cins, couts)]
+                dx = from_grid(_per_group(parts if xg is None else [part[0] for part in parts]), n, grid_hw, (h, w))
+                if xg is not None:
+                    dw = _per_group([tap_products_to_weight(part[1], kernel) for part in parts])
+            if xg is not None and dw is None:
                 dw = _per_group([grid_weight_grad(xg[ci], gf[co], kernel, grid_hw, self.dilation)
                                  for ci, co in zip(cins, couts)])
         else:
