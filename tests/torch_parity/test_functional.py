@@ -265,8 +265,9 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_weight_grad_from_the_adjoints_column_blocks_matches_torch(seed, monkeypatch):
-    """Same-size stride-1 convolutions take dW from the input gradient's column blocks of g (Conv2d.backward):
-    with grid_weight_grad disabled, dx and dW still match torch, for kernels up to 5, dilations and groups."""
+    """Same-size stride-1 convolutions take dW from the input gradient's column blocks of g (Conv2d.backward), and
+    stride-1 transposed convolutions from dx's (ConvTranspose2d.backward): with grid_weight_grad disabled, dx and
+    dW still match torch, for kernels up to 5, dilations and groups."""
     from nnci.ops import conv as C
 
     def unused(*args, **kwargs):
@@ -282,6 +283,8 @@ def test_weight_grad_from_the_adjoints_column_blocks_matches_torch(seed, monkeyp
     kw = dict(padding=pad, dilation=dilation, groups=groups)
     check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x,
           rng.standard_normal((cout, cin // groups) + k), rng.standard_normal(cout))
+    check(lambda *t: F.conv_transpose2d(*t, **kw), lambda *t: TF.conv_transpose2d(*t, **kw), x,
+          rng.standard_normal((cin, cout // groups) + k), rng.standard_normal(cout))
 
 
 @pytest.mark.parametrize("seed", range(24))
