@@ -1,16 +1,90 @@
-"""nnci: neural networks for computational imaging, from first principles on NumPy."""
-from . import ops  # noqa: F401  (attaches the Tensor methods)
-from .backend import manual_seed
-from .io import load, save
-from .ops.elementwise import (abs, add, clamp, clamp as clip, cos, div, exp, log, maximum, minimum, mul, neg, pow,
-                              sigmoid, sin, sqrt, square, sub, tanh, where)
-from .ops.activation import relu, softmax, log_softmax
-from .ops.linalg import matmul, matmul as mm, matmul as bmm
-from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
-from .ops.shape import cat, chunk, flatten, flip, permute, reshape, split, squeeze, stack, transpose, unsqueeze
-from .tensor import (Tensor, arange, enable_grad, eye, full, is_grad_enabled, linspace, no_grad, ones, ones_like,
-                     rand, randint, randn, randperm, tensor, zeros, zeros_like)
-from . import fft, nn, optim  # noqa: E402  (they build on the ops above)
-from numpy import float32, float64, int64, bool_ as bool  # noqa: E402
+"""nnci: neural networks for computational imaging, from first principles on NumPy.
 
+The namespace follows torch's: `import nnci as torch` serves a PyTorch program that stays on the CPU.
+"""
+import math as _math
+
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                                 set_grad_enabled)
+from .backend import Generator, default_generator, get_num_threads, manual_seed, set_num_threads
+from .device import device
+from .dtypes import (bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
+                     int, int8, int16, int32, int64, long, promote_types, result_type, set_default_dtype, short,
+                     uint8)
+from .tensor import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+                     ShortTensor, Size, Tensor, is_tensor)
+from . import ops  # noqa: E402  (attaches the Tensor methods and operators)
+from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, logspace, multinomial, normal, ones, ones_like, poisson, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, range_ as range, scalar_tensor, tensor, tril_indices,
+                       triu_indices, zeros, zeros_like)
+from .ops.activation import celu, log_softmax, relu, selu, softmax
+from .ops.compare import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal, ge, greater,
+                          greater_equal, gt, is_nonzero, isclose, isfinite, isinf, isnan, isneginf, isposinf, isreal,
+                          le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne, not_equal,
+                          signbit)
+from .ops.elementwise import (add, addcdiv, addcmul, arctan2, atan2, clamp, clamp_max, clamp_min, clip, div, divide,
+                              float_power, floor_divide, fmod, hypot, lerp, maximum, minimum, mul, multiply, pow,
+                              remainder, rsub, sub, subtract, true_divide, where)
+from .ops.linalg import (addmm, bmm, cdist, cross, det, dist, dot, einsum, ger, inner, kron, matmul, mm, mv, norm,
+                         outer)
+from .ops.linalg import inv as inverse
+from .ops.pointwise import (abs, absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asin, asinh,
+                            atan, atanh, ceil, cos, cosh, deg2rad, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
+                            frac, lgamma, log, log1p, log2, log10, logit, nan_to_num, neg, negative, rad2deg,
+                            reciprocal, round, rsqrt, sgn, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
+                            xlogy)
+from .ops.reduce import (all, amax, amin, aminmax, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max,
+                         mean, min, nanmean, nansum, prod, std, std_mean, sum, var, var_mean)
+from .ops.shape import (argwhere, atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
+                        broadcast_to, cat, chunk, clone, column_stack, concat, concatenate, diag, diagonal, dstack,
+                        flatten, flip, fliplr, flipud, gather, hstack, index_add, index_select, masked_fill,
+                        masked_select, meshgrid, movedim, moveaxis, narrow, nonzero, permute, repeat_interleave,
+                        reshape, roll, rot90, row_stack, scatter, scatter_add, select, split, squeeze, stack, swapaxes,
+                        swapdims, t, take, take_along_dim, tensor_split, tile, trace, transpose, tril, triu, unbind,
+                        unflatten, unsqueeze, vstack)
+from .ops.sort import (argsort, bincount, bucketize, histc, kthvalue, median, mode, msort, searchsorted, sort, topk,
+                       unique, unique_consecutive)
+from .printing import set_printoptions
+from .serialization import load, save
+from . import autograd, backends, cuda, fft, linalg, nn, onnx, optim, random, testing, utils  # noqa: E402
+from .random import get_rng_state, initial_seed, seed, set_rng_state
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+newaxis = None
 __version__ = "0.1.0"
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    return False
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def typename(obj: object) -> str:
+    return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
+
+
+def compile(model: object = None, **options: object) -> object:  # noqa: A001 - torch's name
+    """torch.compile: nnci has no compiler; the model (or function) is returned unchanged, so it means the same."""
+    if model is None:
+        return lambda fn: fn
+    return model
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Accepted: nnci's kernels are deterministic."""
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return True
+
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(f"module 'nnci' has no attribute '{name}': nnci does not implement torch.{name}")

@@ -1,32 +1,102 @@
-"""The one place where arrays are created and random numbers drawn.
+"""The one place where arrays come from, random numbers are drawn and threads are set.
 
-Every op imports `xp` from here instead of numpy, so a GPU array library with NumPy's API
-(CuPy) can be swapped in without touching the ops.
+Every op imports `xp` from here instead of numpy, so a GPU array library with NumPy's API (CuPy) can be
+plugged in here without touching the ops; nnci ships none (device.py refuses every device but the CPU).
 """
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
+from typing import Any
 
 import numpy as xp
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["xp", "sliding_window_view", "default_dtype", "generator", "manual_seed", "keep_freed_memory"]
+__all__ = ["xp", "sliding_window_view", "Generator", "default_generator", "generator", "manual_seed",
+           "keep_freed_memory", "set_num_threads", "get_num_threads"]
 
-default_dtype = xp.float32
-_generator = xp.random.default_rng()
-
-
-def generator() -> xp.random.Generator:
-    """The global random generator behind randn, dropout and the default initialisation."""
-    return _generator
+DEFAULT_SEED = 67280421310721  # torch's default CPU seed: unseeded programs draw the same numbers every run
 
 
-def manual_seed(seed: int) -> None:
-    """Reseed the global generator: the same seed gives the same draws."""
-    global _generator
-    _generator = xp.random.default_rng(seed)
+class Generator:
+    """A seeded random stream, as torch.Generator: manual_seed(s) makes every later draw reproducible.
+
+    nnci draws with NumPy's PCG64, so the numbers differ from torch's for the same seed; the same seed gives
+    the same numbers in nnci every time.
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        from .device import check_device
+        self.device = check_device(device)
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        seed = int(seed)
+        if seed < 0:
+            seed += 1 << 64  # torch takes negative seeds modulo 2^64
+        self._seed = seed
+        self.numpy = xp.random.default_rng(seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the new seed."""
+        seed = int.from_bytes(os.urandom(8), "little") >> 1
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Any:
+        """The stream's state as a uint8 array (set_state takes it back)."""
+        text = json.dumps({"seed": self._seed, "state": self.numpy.bit_generator.state})
+        return xp.frombuffer(text.encode(), dtype=xp.uint8).copy()
+
+    def set_state(self, state: Any) -> "Generator":
+        array = xp.asarray(getattr(state, "_array", state), dtype=xp.uint8)
+        saved = json.loads(array.tobytes().decode())
+        self._seed = saved["seed"]
+        self.numpy = xp.random.default_rng()
+        self.numpy.bit_generator.state = saved["state"]
+        return self
+
+    def __repr__(self) -> str:
+        return f"<nnci.Generator seed={self._seed}>"
+
+
+default_generator = Generator()
+
+
+def generator(source: Generator | None = None) -> Any:
+    """The NumPy generator behind `source`, or behind the default generator (randn, dropout, initialisation)."""
+    return (source or default_generator).numpy
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator: the same seed gives the same draws (torch.manual_seed)."""
+    return default_generator.manual_seed(seed)
+
+
+_threads = {"count": None}
+
+
+def set_num_threads(count: int) -> None:
+    """Use `count` threads for BLAS (and nnci's compiled kernels), as torch.set_num_threads."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"set_num_threads: expected a positive integer, got {count!r}")
+    _threads["count"] = count
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(count)
+
+
+def get_num_threads() -> int:
+    """The number of threads set by set_num_threads (else the machine's cores)."""
+    return _threads["count"] or os.cpu_count() or 1
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)

@@ -16,11 +16,12 @@ def demo(args: argparse.Namespace) -> int:
     import nnci.nn as nn
     import nnci.nn.functional as F
     from nnci.data import DataLoader, TensorDataset, load_digits, split_indices
+    from nnci.backend import Generator
 
     nnci.manual_seed(args.seed)
     images, labels = load_digits()
     train, test = split_indices(len(labels), 0.2, seed=0)
-    loader = DataLoader(TensorDataset(images[train], labels[train]), batch_size=64, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(images[train], labels[train]), batch_size=64, shuffle=True, generator=Generator().manual_seed(args.seed))
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
@@ -119,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .io import ImageFileError, WeightsFileError
+    from .io import ImageFileError
+    from .serialization import WeightsFileError
     from .tasks.common import UserError
     from .train import TrainingDiverged
 

@@ -13,7 +13,8 @@ from typing import Any, Callable
 from . import nn
 from .backend import manual_seed, xp
 from .nn import functional as F
-from .tensor import Tensor, tensor
+from .creation import as_tensor, tensor
+from .tensor import Tensor
 from .tasks.common import pyplot, save_figure
 
 
@@ -39,8 +40,8 @@ def activations(path: Path) -> None:
         x = tensor(xp.linspace(-4, 4, 801), requires_grad=True)
         y = layer(x)
         y.sum().backward()  # d sum(f(x_i)) / d x_i = f'(x_i)
-        axes[0].plot(x.numpy(), y.numpy(), label=name)
-        axes[1].plot(x.numpy(), x.grad.numpy(), label=name)
+        axes[0].plot(x.detach().numpy(), y.detach().numpy(), label=name)
+        axes[1].plot(x.detach().numpy(), x.grad.numpy(), label=name)
     axes[0].set_title("f(x)")
     axes[1].set_title("f'(x) from backward()")
     axes[0].set_ylim(-1.5, 4)
@@ -81,7 +82,7 @@ def max_pooling(path: Path) -> None:
     y.sum().backward()
     routed = x.grad.numpy()[0, 0]
     _grid_figure(path, [(POOL_INPUT, "input (4x4)", {"highlight": routed > 0}),
-                        (y.numpy()[0, 0], "max_pool2d(x, 2, stride=2)", {"cmap": "Oranges"}),
+                        (y.detach().numpy()[0, 0], "max_pool2d(x, 2, stride=2)", {"cmap": "Oranges"}),
                         (routed, "gradient of sum(y): 1 at each max", {"cmap": "Greens"})])
 
 
@@ -90,20 +91,20 @@ def convolution(path: Path) -> None:
     x, k = _image(CONV_INPUT), _image(CONV_KERNEL)
     out = {"cmap": "Oranges"}
     _grid_figure(path, [(CONV_INPUT, "input (5x5)", {}), (CONV_KERNEL, "kernel (3x3)", {"cmap": "Purples"}),
-                        (F.conv2d(x, k).numpy()[0, 0], "conv2d: 3x3 out", out),
-                        (F.conv2d(x, k, padding=1).numpy()[0, 0], "padding=1: 5x5 out", out),
-                        (F.conv2d(x, k, padding=1, stride=2).numpy()[0, 0], "padding=1, stride=2: 3x3", out)])
+                        (F.conv2d(x, k).detach().numpy()[0, 0], "conv2d: 3x3 out", out),
+                        (F.conv2d(x, k, padding=1).detach().numpy()[0, 0], "padding=1: 5x5 out", out),
+                        (F.conv2d(x, k, padding=1, stride=2).detach().numpy()[0, 0], "padding=1, stride=2: 3x3", out)])
 
 
 def transposed_convolution(path: Path) -> None:
     """Transposed convolution (each input pixel stamps the kernel, scaled) and nearest/bilinear upsampling."""
     x, k = _image(TRANSPOSE_INPUT), _image(TRANSPOSE_KERNEL)
     out, upsampled = {"cmap": "Oranges"}, {"cmap": "Greens"}
-    bilinear = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).numpy()[0, 0]
+    bilinear = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).detach().numpy()[0, 0]
     _grid_figure(path, [(TRANSPOSE_INPUT, "input (2x2)", {}), (TRANSPOSE_KERNEL, "kernel (2x2)", {"cmap": "Purples"}),
-                        (F.conv_transpose2d(x, k).numpy()[0, 0], "conv_transpose2d: 3x3", out),
-                        (F.conv_transpose2d(x, k, stride=2).numpy()[0, 0], "stride=2: 4x4", out),
-                        (F.interpolate(x, scale_factor=2, mode="nearest").numpy()[0, 0], "Upsample nearest x2",
+                        (F.conv_transpose2d(x, k).detach().numpy()[0, 0], "conv_transpose2d: 3x3", out),
+                        (F.conv_transpose2d(x, k, stride=2).detach().numpy()[0, 0], "stride=2: 4x4", out),
+                        (F.interpolate(x, scale_factor=2, mode="nearest").detach().numpy()[0, 0], "Upsample nearest x2",
                          upsampled),
                         (bilinear, "Upsample bilinear x2", {**upsampled, "fmt": "{:.2f}"})])
 
@@ -165,6 +166,7 @@ def universal_approximation(path: Path) -> None:
 def optimisers(path: Path, steps: int = 300) -> None:
     """Training curves of one small network under full-batch GD, mini-batch SGD, momentum and Adam, and the
     learning-rate schedules."""
+    from .backend import Generator
     from .data import DataLoader, TensorDataset, load_digits
     from .optim import SGD, Adam
     from .optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
@@ -180,7 +182,7 @@ def optimisers(path: Path, steps: int = 300) -> None:
         manual_seed(0)
         model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
         optimizer = make(model.parameters())
-        loader = DataLoader(TensorDataset(x_all, y_all), batch_size=batch, shuffle=True, seed=0)
+        loader = DataLoader(TensorDataset(x_all, y_all), batch_size=batch, shuffle=True, generator=Generator().manual_seed(0))
         losses: list[float] = []
         while len(losses) < steps:
             for xb, yb in loader:
@@ -200,7 +202,7 @@ def optimisers(path: Path, steps: int = 300) -> None:
     schedules = {"StepLR(30, 0.5)": lambda o: StepLR(o, 30, 0.5), "ExponentialLR(0.97)": lambda o: ExponentialLR(o, 0.97),
                  "CosineAnnealingLR(100)": lambda o: CosineAnnealingLR(o, 100)}
     for label, make in schedules.items():
-        optimizer = SGD([Tensor(xp.zeros(1, xp.float32), requires_grad=True)], lr=0.1)
+        optimizer = SGD([tensor(xp.zeros(1, xp.float32), requires_grad=True)], lr=0.1)
         schedule = make(optimizer)
         rates = []
         for _ in range(100):

@@ -1,32 +1,13 @@
-"""Weights on disk: safetensors (the format torch and others read) or .npz, never pickle.
-
-safetensors layout: 8-byte little-endian header length N, N bytes of JSON
-{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the raw
-little-endian bytes. Writes go to a temporary file that is renamed over the target, so an
-interrupted save never leaves a half-written file behind.
-"""
+"""Files: atomic writes (a temporary file renamed over the target, so an interrupted write never leaves a
+half-written file behind) and images read as float arrays in [0, 1] and written from them."""
 from __future__ import annotations
 
-import json
 import os
-import struct
 import tempfile
-import zipfile
-from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .backend import xp
-from .tensor import Tensor
-
-_DTYPES = {"F64": xp.float64, "F32": xp.float32, "F16": xp.float16, "I64": xp.int64, "I32": xp.int32,
-           "I16": xp.int16, "I8": xp.int8, "U8": xp.uint8, "BOOL": xp.bool_}
-_NAMES = {xp.dtype(v): k for k, v in _DTYPES.items()}
-_MAX_HEADER = 100 * 1024 * 1024
-
-
-class WeightsFileError(ValueError):
-    """A weights file that is missing, truncated, corrupt or in a foreign format."""
 
 
 def _umask() -> int:
@@ -50,124 +31,6 @@ def atomic_write(path: str | os.PathLike, write: Any) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def _arrays(state: Mapping[str, Any]) -> "OrderedDict[str, Any]":
-    out = OrderedDict()
-    for name, value in state.items():
-        array = value.data if isinstance(value, Tensor) else xp.asarray(value)
-        if array.dtype not in _NAMES:
-            raise TypeError(f"cannot save {name!r}: dtype {array.dtype} has no safetensors name")
-        out[name] = array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d as 0-d
-    return out
-
-
-def save_safetensors(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Write name -> tensor as a safetensors file (atomically)."""
-    arrays = _arrays(state)
-    header: dict[str, Any] = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    offset = 0
-    for name, array in arrays.items():
-        header[name] = {"dtype": _NAMES[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + array.nbytes]}
-        offset += array.nbytes
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * (-len(blob) % 8)  # align the data to 8 bytes, as the reference writer does
-
-    def write(handle: Any) -> None:
-        handle.write(struct.pack("<Q", len(blob)))
-        handle.write(blob)
-        for array in arrays.values():
-            handle.write(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
-
-    atomic_write(path, write)
-
-
-def load_safetensors(path: str | os.PathLike) -> "OrderedDict[str, Tensor]":
-    """Read a safetensors file into name -> Tensor; BF16 is widened to float32."""
-    raw = Path(path).read_bytes()
-
-    def fail(why: str) -> WeightsFileError:
-        return WeightsFileError(f"{path}: not a valid safetensors file ({why})")
-
-    if len(raw) < 8:
-        raise fail(f"only {len(raw)} bytes")
-    (size,) = struct.unpack("<Q", raw[:8])
-    if size > min(_MAX_HEADER, len(raw) - 8):
-        raise fail(f"header length {size} does not fit in the file of {len(raw)} bytes")
-    try:
-        header = json.loads(raw[8:8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise fail(f"header is not JSON: {error}") from None
-    if not isinstance(header, dict):
-        raise fail("header is not a JSON object")
-    data = memoryview(raw)[8 + size:]
-    out: OrderedDict[str, Tensor] = OrderedDict()
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            kind, shape, (begin, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
-        except (KeyError, TypeError, ValueError):
-            raise fail(f"entry {name!r} lacks dtype, shape or data_offsets") from None
-        if kind == "BF16":
-            dtype, itemsize = xp.uint16, 2
-        elif kind in _DTYPES:
-            dtype = xp.dtype(_DTYPES[kind]).newbyteorder("<")
-            itemsize = dtype.itemsize
-        else:
-            raise fail(f"entry {name!r} has unsupported dtype {kind}")
-        count = 1
-        for n in shape:
-            count *= n
-        if not (0 <= begin <= end <= len(data)) or end - begin != count * itemsize:
-            raise fail(f"entry {name!r} data [{begin}, {end}) does not match shape {shape} or the file is truncated")
-        array = xp.frombuffer(data[begin:end], dtype=dtype).reshape(shape)
-        if kind == "BF16":
-            array = (array.astype(xp.uint32) << 16).view(xp.float32)
-        out[name] = Tensor(array.astype(array.dtype.newbyteorder("="), copy=True), _copy=False)
-    return out
-
-
-def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The __metadata__ strings of a safetensors file (empty if none)."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-        if len(head) < 8:
-            raise WeightsFileError(f"{path}: not a valid safetensors file (only {len(head)} bytes)")
-        (size,) = struct.unpack("<Q", head)
-        if size > _MAX_HEADER:
-            raise WeightsFileError(f"{path}: not a valid safetensors file (header length {size})")
-        try:
-            header = json.loads(handle.read(size))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise WeightsFileError(f"{path}: not a valid safetensors file (header is not JSON: {error})") from None
-    return dict(header.get("__metadata__", {})) if isinstance(header, dict) else {}
-
-
-def save(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Save a state dict: safetensors, or .npz when the name ends in .npz. Atomic, never pickled."""
-    if str(path).endswith(".npz"):
-        arrays = _arrays(state)
-        atomic_write(path, lambda handle: xp.savez(handle, **arrays))
-    else:
-        save_safetensors(state, path, metadata)
-
-
-def load(path: str | os.PathLike) -> "OrderedDict[str, Tensor]":
-    """Load a state dict saved by nnci.save or by torch/safetensors; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsFileError(f"{path}: no such weights file")
-    if path.suffix == ".npz":
-        try:
-            with xp.load(path, allow_pickle=False) as archive:
-                return OrderedDict((name, Tensor(archive[name])) for name in archive.files)
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-            raise WeightsFileError(f"{path}: not a valid .npz weights file ({error})") from None
-    return load_safetensors(path)
 
 
 # ----- images --------------------------------------------------------------------------------
@@ -203,7 +66,7 @@ def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise ImageFileError(f"{path}: expected a gray or RGB image, got an array of shape {image.shape}")
+        raise ImageFileError(f"{path}: expected a gray or RGB image, got an array of shape {tuple(image.shape)}")
     if image.dtype == xp.uint16:
         bits, scaled = 16, image.astype(xp.float32) / 65535.0
     elif image.dtype == xp.uint8 or image.dtype == xp.bool_:

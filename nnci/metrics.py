@@ -10,7 +10,7 @@ def accuracy(predicted: Any, target: Any) -> float:
     """fraction of predicted == target"""
     predicted, target = xp.asarray(predicted), xp.asarray(target)
     if predicted.shape != target.shape:
-        raise ValueError(f"accuracy: predicted shape {predicted.shape} and target shape {target.shape} differ")
+        raise ValueError(f"accuracy: predicted shape {tuple(predicted.shape)} and target shape {tuple(target.shape)} differ")
     return float((predicted == target).mean())
 
 
@@ -25,7 +25,7 @@ def psnr(estimate: Any, reference: Any, data_range: float = 1.0) -> float:
     """10 log10(range^2 / mean (x - y)^2), in dB"""
     estimate, reference = xp.asarray(estimate, xp.float64), xp.asarray(reference, xp.float64)
     if estimate.shape != reference.shape:
-        raise ValueError(f"psnr: shapes {estimate.shape} and {reference.shape} differ")
+        raise ValueError(f"psnr: shapes {tuple(estimate.shape)} and {tuple(reference.shape)} differ")
     mse = float(((estimate - reference) ** 2).mean())
     return float("inf") if mse == 0 else float(10 * xp.log10(data_range ** 2 / mse))
 
@@ -59,7 +59,7 @@ def ssim(estimate: Any, reference: Any, data_range: float = 1.0, win_size: int =
     for (H, W, C) images the channels' values are averaged."""
     estimate, reference = xp.asarray(estimate, xp.float64), xp.asarray(reference, xp.float64)
     if estimate.shape != reference.shape:
-        raise ValueError(f"ssim: shapes {estimate.shape} and {reference.shape} differ")
+        raise ValueError(f"ssim: shapes {tuple(estimate.shape)} and {tuple(reference.shape)} differ")
     if estimate.ndim == 3:
         return float(xp.mean([ssim(estimate[..., c], reference[..., c], data_range, win_size)
                               for c in range(estimate.shape[2])]))

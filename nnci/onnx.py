@@ -15,8 +15,10 @@ from typing import Any, Callable
 
 from .backend import xp
 from .nn.module import Module
-from .ops import activation, conv, elementwise, linalg, norm, pool, reduce, resample, shape
-from .tensor import Tensor, enable_grad, trace_hooks
+from .autograd.grad_mode import enable_grad
+from .autograd.graph import trace_hooks
+from .ops import activation, conv, elementwise, linalg, norm, pointwise, pool, reduce, resample, shape
+from .tensor import Tensor
 
 OPSET = 19
 
@@ -82,9 +84,9 @@ class _GraphBuilder:
         """The name of a tensor's value: a traced output, or a constant initializer."""
         if id(tensor) in self.dynamic:
             return self.dynamic[id(tensor)]
-        if dtype is None or tensor.data.dtype == dtype:
-            return self.constant(tensor.data, key=id(tensor))
-        return self.constant(tensor.data.astype(dtype))  # ONNX wants both operands of Add etc. in one dtype
+        if dtype is None or tensor._array.dtype == dtype:
+            return self.constant(tensor._array, key=id(tensor))
+        return self.constant(tensor._array.astype(dtype))  # ONNX wants both operands of Add etc. in one dtype
 
     def ints(self, values: Any, stem: str = "shape") -> str:
         return self.constant(xp.asarray(values, dtype=xp.int64), stem)
@@ -188,6 +190,18 @@ def _cat(b, names, inputs, kw, out):
     return b.node("Concat", names, axis=int(kw["axis"]))
 
 
+def _stack(b, names, inputs, kw, out):
+    axis = int(kw["axis"])
+    return b.node("Concat", [b.node("Unsqueeze", [n, b.ints([axis], "axes")]) for n in names], axis=axis)
+
+
+def _flip(b, names, inputs, kw, out):
+    axes = list(kw["axes"])
+    size = [inputs[0].shape[a] for a in axes]
+    return b.node("Slice", [names[0], b.ints([-1] * len(axes)), b.ints([-n - 1 for n in size]), b.ints(axes),
+                            b.ints([-1] * len(axes))])
+
+
 def _pad(b, names, inputs, kw, out):
     modes = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
     widths = kw["widths"]
@@ -255,9 +269,9 @@ CONVERTERS: dict[type, Callable] = {
     elementwise.Add: _same("Add"), elementwise.Sub: _same("Sub"), elementwise.Mul: _same("Mul"),
     elementwise.Div: _same("Div"), elementwise.Pow: _same("Pow"), elementwise.Maximum: _same("Max"),
     elementwise.Minimum: _same("Min"), linalg.MatMul: _same("MatMul"),
-    elementwise.Neg: _same("Neg"), elementwise.Exp: _same("Exp"), elementwise.Log: _same("Log"),
-    elementwise.Sqrt: _same("Sqrt"), elementwise.Sin: _same("Sin"), elementwise.Cos: _same("Cos"),
-    elementwise.Tanh: _same("Tanh"), elementwise.Sigmoid: _same("Sigmoid"), elementwise.Abs: _same("Abs"),
+    pointwise.Neg: _same("Neg"), pointwise.Exp: _same("Exp"), pointwise.Log: _same("Log"),
+    pointwise.Sqrt: _same("Sqrt"), pointwise.Sin: _same("Sin"), pointwise.Cos: _same("Cos"),
+    pointwise.Tanh: _same("Tanh"), pointwise.Sigmoid: _same("Sigmoid"), pointwise.Abs: _same("Abs"),
     elementwise.PowScalar: _pow_scalar, elementwise.Clamp: _clamp, elementwise.Cast: _cast,
     activation.ReLU: _same("Relu"),
     activation.LeakyReLU: lambda b, n, i, kw, o: b.node("LeakyRelu", n, alpha=float(kw["slope"])),
@@ -269,13 +283,13 @@ CONVERTERS: dict[type, Callable] = {
     pool.MaxPool2d: _max_pool, pool.AvgPool2d: _avg_pool, reduce.Sum: _sum,
     resample.Resize: _resize, resample.RepeatNearest: _repeat_nearest,
     shape.Clone: _same("Identity"), shape.Reshape: _reshape, shape.Permute: _permute, shape.Expand: _expand,
-    shape.Index: _index, shape.Cat: _cat, shape.Pad: _pad,
+    shape.BasicIndex: _index, shape.Cat: _cat, shape.Pad: _pad, shape.Stack: _stack, shape.Flip: _flip,
 }
 
 
 def _build(onnx: Any, model: Module, example: Tensor) -> tuple[_GraphBuilder, list]:
     names = {id(t): key for key, t in list(model.named_parameters()) + list(model.named_buffers())}
-    names.update({id(t.data): key for key, t in model.named_buffers()})
+    names.update({id(t._array): key for key, t in model.named_buffers()})
     records, outputs = _run_traced(model, example)
     builder = _GraphBuilder(onnx, names)
     builder.dynamic[id(example)] = "input"
@@ -300,13 +314,13 @@ def export(model: Module, example_input: Any, path: str | os.PathLike, input_nam
     from .io import atomic_write
 
     onnx = _require_onnx()
-    example = Tensor(xp.asarray(example_input.data if isinstance(example_input, Tensor) else example_input))
+    example = Tensor._wrap(xp.array(example_input._array if isinstance(example_input, Tensor) else example_input))
     was_training = model.training
     model.eval()
     try:
         builder, outputs = _build(onnx, model, example)
         rng = xp.random.default_rng(0)
-        other = Tensor((example.data + rng.standard_normal(example.shape)).astype(example.dtype))
+        other = Tensor._wrap((example._array + rng.standard_normal(example.shape)).astype(example._array.dtype))
         check, _ = _build(onnx, model, other)
     finally:
         model.train(was_training)

@@ -1,227 +1,357 @@
-"""Tensor: an array, its gradient, and the op that made it.
+"""Tensor: an array, its gradient, a version counter, and the node of the graph that made it.
 
-Every differentiable op is a `Function` with `forward(*arrays)` and `backward(grad)`.
-`Function.apply` runs the forward and, when gradients are wanted, remembers the op on the
-output tensor. `Tensor.backward()` orders the graph (iteratively, so very deep graphs work),
-walks it from the output back to the leaves and applies the chain rule: each op turns the
-gradient of its output into gradients of its inputs, and `unbroadcast` undoes broadcasting
-in one place for all ops.
+The array is `_array` (a NumPy array). Every differentiable op is an `Op` (nnci/autograd/graph.py):
+`Op.apply` runs its forward on arrays and, when gradients are wanted, makes the op the output's
+`grad_fn`, with edges to the nodes that made its inputs. `backward()` (nnci/autograd/engine.py)
+walks those edges from the output back to the leaves and applies the chain rule.
+
+As in torch, a view (reshape, permute, basic indexing, expand, ...) shares its base's memory and
+its version counter; every in-place change bumps the counter, and a backward pass that needs a
+value changed since the forward pass raises instead of computing a wrong gradient.
+`x.data` is a tensor sharing x's memory whose changes autograd does not see.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections import namedtuple
-from typing import Any, Sequence
+import copy
+from typing import Any, Iterator, Sequence
 
-from .backend import default_dtype, generator, xp
+from . import dtypes
+from .autograd.grad_mode import is_grad_enabled
+from .backend import xp
+from .device import CPU, check_device
+from .dtypes import as_dtype, default_numpy
 
-_state = threading.local()
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return getattr(_state, "grad_enabled", True)
+__all__ = ["Tensor", "Size", "is_tensor", "to_array"]
 
 
-class _GradMode(contextlib.ContextDecorator):
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+class Size(tuple):
+    """A tensor's shape: a tuple of ints (torch.Size)."""
 
-    def __enter__(self) -> None:
-        self.previous = is_grad_enabled()
-        _state.grad_enabled = self.enabled
+    def numel(self) -> int:
+        count = 1
+        for n in self:
+            count *= n
+        return count
 
-    def __exit__(self, *exc: Any) -> None:
-        _state.grad_enabled = self.previous
+    def __repr__(self) -> str:
+        return f"nnci.Size([{', '.join(str(n) for n in self)}])"
 
+    def __getitem__(self, index: Any) -> Any:
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
 
-def no_grad() -> _GradMode:
-    """Context manager and decorator: ops inside record no graph (inference, updates)."""
-    return _GradMode(False)
-
-
-def enable_grad() -> _GradMode:
-    """Context manager and decorator: turn graph recording back on inside no_grad."""
-    return _GradMode(True)
+    def __add__(self, other: Any) -> "Size":
+        return Size(tuple(self) + tuple(other))
 
 
-def unbroadcast(grad: xp.ndarray, shape: tuple[int, ...]) -> xp.ndarray:
-    """Sum a broadcast gradient back to `shape`: d(x broadcast)/dx is a sum over copies."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+class _Version:
+    """The number of in-place changes made to a memory block, shared by a tensor and its views."""
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
 
 
-trace_hooks: list = []  # callables (op class, input tensors, keyword arguments, output tensor)
-
-
-class _Freed:
-    """Marks an op whose saved arrays were released by a backward pass."""
-
-
-_FREED = _Freed()
-
-
-class Function:
-    """One differentiable op: `forward` on arrays, `backward` from output grad to input grads."""
-
-    def __init__(self, *parents: "Tensor") -> None:
-        self.parents = parents
-        self.needs_input_grad = tuple(p.requires_grad for p in parents)
-
-    def forward(self, *arrays: xp.ndarray, **kwargs: Any) -> xp.ndarray:
-        raise NotImplementedError
-
-    def backward(self, grad: xp.ndarray) -> Sequence[xp.ndarray | None]:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs: "Tensor", **kwargs: Any) -> "Tensor":
-        """Run the op on tensors; record it for backward when any input requires grad."""
-        fn = cls(*inputs)
-        out = fn.forward(*(t.data for t in inputs), **kwargs)
-        requires_grad = is_grad_enabled() and any(fn.needs_input_grad)
-        result = Tensor(out, requires_grad=requires_grad, _copy=False)
-        if requires_grad:
-            result._ctx = fn
-        for hook in trace_hooks:  # graph export (nnci.onnx) records every op as it runs
-            hook(cls, inputs, kwargs, result)
-        return result
-
-
-def _to_array(data: Any, dtype: Any = None) -> xp.ndarray:
+def to_array(data: Any, dtype: Any = None) -> Any:
+    """`data` (a tensor, array, number or nested list) as an ndarray: Python floats become the default float
+    dtype, ints int64, bools bool, as torch.tensor does; a NumPy array keeps its dtype."""
     if isinstance(data, Tensor):
-        data = data.data
-    array = xp.asarray(data)
+        array = data._array
+    elif isinstance(data, xp.ndarray):
+        array = data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(item, Tensor) for item in _flat_items(data)):
+            data = _unwrap_nested(data)
+        array = xp.asarray(data)
+        if array.dtype == xp.float64 and not isinstance(data, xp.floating):
+            array = array.astype(default_numpy())
+        elif array.dtype.kind == "i" and array.dtype != xp.int64 and not isinstance(data, xp.integer):
+            array = array.astype(xp.int64)
     if dtype is not None:
-        return array.astype(dtype, copy=False)
-    if array.dtype == xp.float64 and not isinstance(data, xp.ndarray):
-        return array.astype(default_dtype)  # Python floats and lists become float32, as in torch
-    if array.dtype == xp.float16 or array.dtype.kind in "fiub":
-        return array
-    raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")
+        return array.astype(as_dtype(dtype).dtype, copy=False)
+    if array.dtype.kind not in "biuf" or array.dtype not in _SUPPORTED:
+        raise TypeError(f"nnci cannot make a tensor from data of dtype {array.dtype} "
+                        f"(supported: {', '.join(d.name for d in dtypes.ALL)})")
+    return array
+
+
+_SUPPORTED = {d.dtype for d in dtypes.ALL}
+
+
+def _flat_items(data: Any) -> Iterator[Any]:
+    for item in data:
+        if isinstance(item, (list, tuple)):
+            yield from _flat_items(item)
+        else:
+            yield item
+
+
+def _unwrap_nested(data: Any) -> Any:
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_nested(item) for item in data]
+    return data._array if isinstance(data, Tensor) else data
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for nnci tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
 
 
 class Tensor:
-    """An n-dimensional array that can record the ops applied to it and differentiate them."""
+    """An n-dimensional array that records the ops applied to it and differentiates them."""
 
-    __array_priority__ = 1000  # numpy_scalar * tensor goes to Tensor.__rmul__
+    __array_priority__ = 1000  # ndarray (op) tensor defers to the tensor's reflected operator, as in torch
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False, _copy: bool = True) -> None:
-        if _copy or dtype is not None:
-            self.data = _to_array(data, dtype)
+    def __init__(self, *args: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
+        """torch.Tensor's legacy constructor: Tensor(data) copies data as the default float dtype,
+        Tensor(n, m, ...) or Tensor(size) makes a zero-filled tensor of that shape."""
+        check_device(device)
+        kind = as_dtype(dtype).dtype if dtype is not None else default_numpy()
+        if not args:
+            array = xp.zeros(0, kind)
+        elif all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            array = xp.zeros(tuple(args), kind)
+        elif len(args) == 1 and isinstance(args[0], Size):
+            array = xp.zeros(tuple(args[0]), kind)
+        elif len(args) == 1:
+            array = xp.array(to_array(args[0]), dtype=kind, copy=True)
         else:
-            self.data = data
-        if requires_grad and self.data.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, not {self.data.dtype}")
-        self.requires_grad = requires_grad
-        self.grad: Tensor | None = None
-        self._ctx: Function | _Freed | None = None
+            raise TypeError(f"Tensor(): expected data or sizes, got {args!r}")
+        self._init(array, requires_grad)
+
+    def _init(self, array: Any, requires_grad: bool = False) -> None:
+        self._array = array
+        self._requires_grad = False
+        self._grad: Tensor | None = None
+        self._grad_fn: Any = None
+        self._output_nr = 0
+        self._version_counter = _Version()
+        self._base: Tensor | None = None
+        self._view_fn: Any = None
+        self._views: Any = None
+        self._accumulator: Any = None
         self._retains_grad = False
+        self._hooks: list | None = None
+        if requires_grad:
+            self.requires_grad = True
 
-    # ----- plain properties -------------------------------------------------------------
+    @classmethod
+    def _wrap(cls, array: Any, requires_grad: bool = False) -> "Tensor":
+        """A tensor around an existing ndarray (no copy, no checks): the engine's constructor."""
+        tensor = object.__new__(cls)
+        tensor._init(array)
+        tensor._requires_grad = requires_grad
+        return tensor
+
+    # ----- what the tensor is ---------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self._array.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of one dim."""
+        if dim is None:
+            return Size(self._array.shape)
+        return self._array.shape[self._dim(dim)]
 
     @property
-    def dtype(self) -> Any:
-        return self.data.dtype
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.of_array(self._array)
+
+    @property
+    def device(self) -> Any:
+        return CPU
+
+    is_cuda = False
+    is_cpu = True
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    layout = "strided"
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
+
+    def dim(self) -> int:
+        return self._array.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._array.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._array.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._array.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._array.nbytes
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Steps between elements in elements (not bytes), per dim."""
+        steps = tuple(s // self._array.itemsize for s in self._array.strides)
+        return steps if dim is None else steps[self._dim(dim)]
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._array.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        return int(self._array.__array_interface__["data"][0])
+
+    def is_floating_point(self) -> bool:
+        return self._array.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_signed(self) -> bool:
+        return self._array.dtype.kind in "fi"
+
+    def get_device(self) -> int:
+        return -1
+
+    def _dim(self, dim: int) -> int:
+        ndim = max(self._array.ndim, 1)
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+        return dim % ndim
+
+    # ----- autograd state ---------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if self._grad_fn is not None:
+            if flag:
+                return
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if flag and self._array.dtype.kind != "f":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, not {self.dtype}")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
-        return self._ctx is None
+        return self._grad_fn is None
 
     @property
-    def grad_fn(self) -> Function | None:
-        return self._ctx if isinstance(self._ctx, Function) else None
+    def grad(self) -> "Tensor | None":
+        return self._grad
 
-    def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} for a tensor "
+                                   f"of shape {tuple(self.shape)}")
+            if value._array.dtype != self._array.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype} for a tensor of "
+                                   f"dtype {self.dtype}")
+        self._grad = value
 
-    def dim(self) -> int:
-        return self.ndim
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
-    def numel(self) -> int:
-        return int(self.data.size)
+    @property
+    def _version(self) -> int:
+        return self._version_counter.value
 
-    def __len__(self) -> int:
-        return len(self.data)
+    def _bump_version(self) -> None:
+        self._version_counter.value += 1
 
-    def numpy(self) -> xp.ndarray:
-        """The underlying array (shared, not copied), as torch's .numpy() on a detached tensor."""
-        return self.data
-
-    def item(self) -> float | int:
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def detach(self) -> "Tensor":
-        """The same values, cut from the graph (shares memory)."""
-        return Tensor(self.data, requires_grad=False, _copy=False)
-
-    def clone(self) -> "Tensor":
-        from .ops import shape
-        return shape.Clone.apply(self)
-
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
-        if flag and self.data.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, not {self.data.dtype}")
-        self.requires_grad = flag
-        return self
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
 
     def retain_grad(self) -> None:
-        """Keep .grad on this non-leaf tensor after backward."""
-        self._retains_grad = True
+        """Keep .grad on this non-leaf tensor after backward (a leaf keeps it anyway)."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if not self._retains_grad:
+            self._retains_grad = True
+            self._grad_fn._retain(self._output_nr, self)
 
-    def float(self) -> "Tensor":
-        return self.to(xp.float32)
+    def register_hook(self, hook: Any) -> "_RemovableHandle":
+        """hook(grad) -> None or a replacement grad, called when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            return _RemovableHandle(self._hooks, hook)
+        return _RemovableHandle(self._grad_fn._tensor_hooks(self._output_nr), hook)
 
-    def double(self) -> "Tensor":
-        return self.to(xp.float64)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's .grad by the chain rule (torch.Tensor.backward)."""
+        from .autograd.engine import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
-    def long(self) -> "Tensor":
-        return Tensor(self.data.astype(xp.int64))
+    # ----- sharing memory ---------------------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """The same memory as a tensor outside autograd: its in-place changes are not recorded or checked."""
+        return Tensor._wrap(self._array)
 
-    def to(self, dtype: Any) -> "Tensor":
-        """Cast to `dtype`; differentiable between float types."""
-        from .ops import elementwise
-        if xp.dtype(dtype) == self.dtype:
-            return self
-        if xp.dtype(dtype).kind == "f" and self.requires_grad:
-            return elementwise.Cast.apply(self, dtype=dtype)
-        return Tensor(self.data.astype(dtype))
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
+        self._array = value._array
 
-    type = to
+    def detach(self) -> "Tensor":
+        """The same values and memory, cut from the graph (in-place changes still bump the shared version)."""
+        out = Tensor._wrap(self._array)
+        out._version_counter = self._version_counter
+        return out
 
-    def __repr__(self) -> str:
-        body = xp.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
-        extra = ""
-        if self.data.dtype not in (xp.float32, xp.int64):
-            extra += f", dtype={self.data.dtype}"
-        if isinstance(self._ctx, Function):
-            extra += f", grad_fn=<{type(self._ctx).__name__}>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+    def detach_(self) -> "Tensor":
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn, self._requires_grad = None, False
+        return self
 
-    def __bool__(self) -> bool:
-        return bool(self.data)
+    def numpy(self, force: bool = False) -> Any:
+        """The underlying array, shared (not copied), as torch's .numpy()."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._array
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._array.size != 1:
+            raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted to Scalar")
+        return self._array.item()
+
+    def tolist(self) -> Any:
+        return self._array.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -229,300 +359,191 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> xp.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __index__(self) -> int:
+        if self._array.dtype.kind not in "iub" or self._array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._array.item())
+
+    def __len__(self) -> int:
+        if self._array.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._array.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._array.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._array.shape[0]))
+
+    def __contains__(self, element: Any) -> bool:
+        return bool((self == element).any())
 
     __hash__ = object.__hash__
 
-    # ----- in-place helpers for initialisation and optimizers (never recorded) -----------
-    def _check_inplace(self) -> None:
-        if is_grad_enabled() and self.requires_grad and self.is_leaf:
-            raise RuntimeError(
-                "a leaf tensor that requires grad cannot be modified in place; wrap the update in nnci.no_grad()")
+    def __format__(self, spec: str) -> str:
+        if self._array.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
-    def copy_(self, source: Any) -> "Tensor":
-        self._check_inplace()
-        src = _to_array(source)
-        if src.shape != self.shape and xp.broadcast_shapes(src.shape, self.shape) != self.shape:
-            raise ValueError(f"copy_: cannot copy shape {src.shape} into shape {self.shape}")
-        self.data[...] = src
+    def __repr__(self) -> str:
+        from .printing import tensor_repr
+        return tensor_repr(self)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new._init(self._array.copy(), False)
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        for key, value in self.__dict__.items():
+            if not key.startswith("_"):
+                setattr(new, key, copy.deepcopy(value, memo))
+        return new
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return (_rebuild, (type(self), self._array, self._requires_grad))
+
+    # ----- type and device ----------------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """to(dtype), to(device), to(device, dtype), to(other): a tensor of that dtype (self if unchanged)."""
+        target = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy_ = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target = arg.dtype
+            elif isinstance(arg, (dtypes.dtype, type)) or _is_numpy_dtype(arg):
+                target = arg
+            elif isinstance(arg, bool):
+                continue  # the positional non_blocking flag
+            else:
+                device = arg
+        check_device(device)
+        if target is None or as_dtype(target).dtype == self._array.dtype:
+            return self.clone() if copy_ else self
+        from .ops.elementwise import cast
+        return cast(self, as_dtype(target))
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """No argument: the type name ('nnci.FloatTensor'); with a dtype or type name: cast to it."""
+        if dtype is None:
+            return f"nnci.{_TYPE_NAMES[self.dtype]}"
+        if isinstance(dtype, str) and dtype.split(".")[-1] in _TYPE_BY_NAME:
+            dtype = _TYPE_BY_NAME[dtype.split(".")[-1]]
+        elif isinstance(dtype, _TypedTensor):
+            dtype = dtype.dtype
+        return self.to(dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def cpu(self, *args: Any, **kwargs: Any) -> "Tensor":
         return self
 
-    def fill_(self, value: float) -> "Tensor":
-        self._check_inplace()
-        self.data[...] = value
+    def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
+        check_device("cuda")
         return self
 
-    def zero_(self) -> "Tensor":
-        return self.fill_(0)
+    def float(self) -> "Tensor":
+        return self.to(dtypes.float32)
 
-    def uniform_(self, low: float = 0.0, high: float = 1.0) -> "Tensor":
-        self._check_inplace()
-        self.data[...] = generator().uniform(low, high, self.shape)
+    def double(self) -> "Tensor":
+        return self.to(dtypes.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(dtypes.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(dtypes.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(dtypes.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(dtypes.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtypes.bool)
+
+    def pin_memory(self) -> "Tensor":
         return self
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        self._check_inplace()
-        self.data[...] = generator().normal(mean, std, self.shape)
+    def share_memory_(self) -> "Tensor":
         return self
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace()
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("assigning into a tensor that is part of a graph is not supported; use nnci.where or cat")
-        self.data[_index_arrays(index)] = _to_array(value)
-
-    # ----- autodiff -------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's .grad by the chain rule, outputs first."""
-        if not self.requires_grad:
-            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() on a tensor of shape {self.shape} needs gradient=: the gradient can be "
-                    "created implicitly only for a single-element output")
-            seed = xp.ones_like(self.data)
-        else:
-            seed = _to_array(gradient, self.dtype)
-            if seed.shape != self.shape:
-                raise RuntimeError(f"backward(): gradient has shape {seed.shape} but the output has shape {self.shape}")
-        grads: dict[int, xp.ndarray] = {id(self): seed}
-        for node in reversed(_topological_order(self)):
-            grad = grads.pop(id(node), None)
-            if grad is None:
-                continue
-            ctx = node._ctx
-            if ctx is None or node._retains_grad:
-                node._accumulate_grad(grad)
-            if ctx is None:
-                continue
-            if ctx is _FREED:
-                raise RuntimeError(
-                    "backward through a graph a second time: its saved values were freed; "
-                    "use backward(retain_graph=True) the first time")
-            input_grads = ctx.backward(grad)
-            for parent, parent_grad in zip(ctx.parents, input_grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                parent_grad = unbroadcast(parent_grad, parent.shape)
-                if parent_grad.dtype != parent.dtype:
-                    parent_grad = parent_grad.astype(parent.dtype)
-                key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
-            if not retain_graph:
-                node._ctx = _FREED
-
-    def _accumulate_grad(self, grad: xp.ndarray) -> None:
-        if self.grad is None:
-            self.grad = Tensor(xp.array(grad, dtype=self.dtype, copy=True), _copy=False)
-        else:
-            self.grad = Tensor(self.grad.data + grad, _copy=False)
-
-    # ----- operators (defined in ops/, attached below) ------------------------------------
-    def __neg__(self) -> "Tensor":
-        return _elementwise().Neg.apply(self)
-
-    def __add__(self, other: Any) -> "Tensor":
-        return _elementwise().Add.apply(*_pair(self, other))
-
-    def __radd__(self, other: Any) -> "Tensor":
-        return _elementwise().Add.apply(*_pair(other, self))
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return _elementwise().Sub.apply(*_pair(self, other))
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        return _elementwise().Sub.apply(*_pair(other, self))
-
-    def __mul__(self, other: Any) -> "Tensor":
-        return _elementwise().Mul.apply(*_pair(self, other))
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        return _elementwise().Mul.apply(*_pair(other, self))
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return _elementwise().Div.apply(*_pair(self, other))
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        return _elementwise().Div.apply(*_pair(other, self))
-
-    def __pow__(self, other: Any) -> "Tensor":
-        if isinstance(other, (int, float)):
-            return _elementwise().PowScalar.apply(self, exponent=other)
-        return _elementwise().Pow.apply(*_pair(self, other))
-
-    def __rpow__(self, other: Any) -> "Tensor":
-        return _elementwise().Pow.apply(*_pair(other, self))
-
-    def __matmul__(self, other: Any) -> "Tensor":
-        from .ops.linalg import matmul
-        return matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> "Tensor":
-        from .ops.linalg import matmul
-        return matmul(as_tensor(other), self)
-
-    def __getitem__(self, index: Any) -> "Tensor":
-        from .ops.shape import Index
-        return Index.apply(self, index=_index_arrays(index))
-
-    # comparisons give boolean tensors without gradient, as in torch
-    def __lt__(self, other: Any) -> "Tensor":
-        return Tensor(self.data < _to_array(other), _copy=False)
 
-    def __le__(self, other: Any) -> "Tensor":
-        return Tensor(self.data <= _to_array(other), _copy=False)
+def _rebuild(cls: type, array: Any, requires_grad: bool) -> Tensor:
+    tensor = object.__new__(cls)
+    tensor._init(array, requires_grad)
+    return tensor
 
-    def __gt__(self, other: Any) -> "Tensor":
-        return Tensor(self.data > _to_array(other), _copy=False)
 
-    def __ge__(self, other: Any) -> "Tensor":
-        return Tensor(self.data >= _to_array(other), _copy=False)
+def _is_numpy_dtype(value: Any) -> bool:
+    return isinstance(value, xp.dtype) or (isinstance(value, type) and issubclass(value, xp.generic))
 
-    def eq(self, other: Any) -> "Tensor":
-        return Tensor(self.data == _to_array(other), _copy=False)
 
-    def ne(self, other: Any) -> "Tensor":
-        return Tensor(self.data != _to_array(other), _copy=False)
+class _RemovableHandle:
+    """What register_hook returns: .remove() takes the hook out again."""
 
-    def __invert__(self) -> "Tensor":
-        return Tensor(~self.data, _copy=False)
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self.hooks, self.hook = hooks, hook
+        hooks.append(hook)
 
-    def __and__(self, other: Any) -> "Tensor":
-        return Tensor(self.data & _to_array(other), _copy=False)
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
-    def __or__(self, other: Any) -> "Tensor":
-        return Tensor(self.data | _to_array(other), _copy=False)
+    def __enter__(self) -> "_RemovableHandle":
+        return self
 
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
-def _elementwise() -> Any:
-    from .ops import elementwise
-    return elementwise
 
+# ----- torch.FloatTensor and friends: constructors of one dtype, and isinstance checks by dtype ---------
+class _TypedTensorMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj._array.dtype == cls.dtype.dtype
 
-def _index_arrays(index: Any) -> Any:
-    """Turn tensors inside an index into arrays, so numpy indexing rules apply unchanged."""
-    if isinstance(index, tuple):
-        return tuple(_index_arrays(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return xp.asarray(index)
-    return index
 
+class _TypedTensor(metaclass=_TypedTensorMeta):
+    dtype: dtypes.dtype = dtypes.float32
 
-def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
-    """A Tensor from a tensor, array or Python number; numbers take `like`'s dtype."""
-    if isinstance(value, Tensor):
-        return value
-    if like is not None and not isinstance(value, xp.ndarray) and like.dtype.kind == "f":
-        return Tensor(xp.asarray(value, dtype=like.dtype), _copy=False)
-    if isinstance(value, xp.generic) and like is not None:  # a numpy scalar acts like a Python number
-        return Tensor(xp.asarray(value, dtype=like.dtype), _copy=False)
-    return Tensor(value)
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:  # type: ignore[misc]
+        return Tensor(*args, dtype=cls.dtype, **kwargs)
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors; an integer or bool operand takes the float one's dtype (torch's promotion)."""
-    a, b = (a, as_tensor(b, like=a)) if isinstance(a, Tensor) else (as_tensor(a, like=b), b)
-    if a.dtype.kind == "f" and b.dtype.kind in "iub":
-        b = Tensor(b.data.astype(a.dtype), _copy=False)
-    elif b.dtype.kind == "f" and a.dtype.kind in "iub":
-        a = Tensor(a.data.astype(b.dtype), _copy=False)
-    return a, b
+def _typed(name: str, d: dtypes.dtype) -> type:
+    return _TypedTensorMeta(name, (_TypedTensor,), {"dtype": d, "__doc__": f"A constructor of {d} tensors."})
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes that lead to `root` requiring grad, each after its inputs (iterative DFS)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if isinstance(node._ctx, Function):
-            for parent in node._ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
-
-
-# ----- module-level constructors (torch names) ---------------------------------------------
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data` (float32 for Python floats, as in torch)."""
-    array = xp.array(_to_array(data, dtype), copy=True)
-    return Tensor(array, requires_grad=requires_grad, _copy=False)
-
-
-def _shape_of(shape: Sequence[Any]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(xp.zeros(_shape_of(shape), dtype or default_dtype), requires_grad=requires_grad, _copy=False)
-
-
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(xp.ones(_shape_of(shape), dtype or default_dtype), requires_grad=requires_grad, _copy=False)
-
-
-def full(shape: Sequence[int], value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(xp.full(tuple(shape), value, dtype or default_dtype), requires_grad=requires_grad, _copy=False)
-
-
-def zeros_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return Tensor(xp.zeros(t.shape, dtype or t.dtype), _copy=False)
-
-
-def ones_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return Tensor(xp.ones(t.shape, dtype or t.dtype), _copy=False)
-
-
-def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the global generator (seed with nnci.manual_seed)."""
-    data = generator().standard_normal(_shape_of(shape), dtype=dtype or default_dtype)
-    return Tensor(data, requires_grad=requires_grad, _copy=False)
-
-
-def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1) from the global generator."""
-    data = generator().random(_shape_of(shape), dtype=dtype or default_dtype)
-    return Tensor(data, requires_grad=requires_grad, _copy=False)
-
-
-def randint(low: int, high: int, size: Sequence[int]) -> Tensor:
-    return Tensor(generator().integers(low, high, tuple(size), dtype=xp.int64), _copy=False)
-
-
-def randperm(n: int) -> Tensor:
-    return Tensor(generator().permutation(n).astype(xp.int64), _copy=False)
-
-
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    """Evenly spaced values in [start, end): int64 for integer arguments, else float32."""
-    if end is None:
-        start, end = 0, start
-    if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, end, step))
-        dtype = xp.int64 if is_int else default_dtype
-    return Tensor(xp.arange(start, end, step, dtype=dtype), _copy=False)
-
-
-def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return Tensor(xp.linspace(start, end, steps, dtype=dtype or default_dtype), _copy=False)
-
-
-def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return Tensor(xp.eye(n, m, dtype=dtype or default_dtype), _copy=False)
-
-
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
+FloatTensor = _typed("FloatTensor", dtypes.float32)
+DoubleTensor = _typed("DoubleTensor", dtypes.float64)
+HalfTensor = _typed("HalfTensor", dtypes.float16)
+LongTensor = _typed("LongTensor", dtypes.int64)
+IntTensor = _typed("IntTensor", dtypes.int32)
+ShortTensor = _typed("ShortTensor", dtypes.int16)
+CharTensor = _typed("CharTensor", dtypes.int8)
+ByteTensor = _typed("ByteTensor", dtypes.uint8)
+BoolTensor = _typed("BoolTensor", dtypes.bool)
+_TYPE_NAMES = {t.dtype: t.__name__ for t in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                                              ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+_TYPE_BY_NAME = {name: d for d, name in _TYPE_NAMES.items()}

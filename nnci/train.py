@@ -17,11 +17,13 @@ from typing import Any, Callable
 
 from . import backend
 from .backend import xp
-from .io import atomic_write, load_safetensors, safetensors_metadata, save_safetensors
+from .io import atomic_write
+from .serialization import load_safetensors, safetensors_metadata, save_safetensors
 from .nn.module import Module
 from .nn.utils import clip_grad_norm_
 from .optim.optimizer import Optimizer
-from .tensor import Tensor, no_grad
+from .autograd.grad_mode import no_grad
+from .tensor import Tensor
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -109,10 +111,10 @@ class Trainer:
         scalars: dict[str, dict] = {}
         for index, entries in optim["state"].items():
             for name, value in entries.items():
-                if isinstance(value, xp.ndarray):
+                if isinstance(value, Tensor) and value.ndim:
                     tensors[f"optimizer.{index}.{name}"] = value
                 else:
-                    scalars.setdefault(str(index), {})[name] = value
+                    scalars.setdefault(str(index), {})[name] = value.item() if isinstance(value, Tensor) else value
         state = {
             "epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch, "elapsed": self.elapsed,
             "epoch_loader_state": self.epoch_loader_state, "loader_state": self.loader.state_dict(),
@@ -134,7 +136,7 @@ class Trainer:
         for key, value in tensors.items():
             if key.startswith("optimizer."):
                 _, index, name = key.split(".", 2)
-                optim_state.setdefault(int(index), {})[name] = value.data
+                optim_state.setdefault(int(index), {})[name] = value
         for index, entries in state["optimizer_scalars"].items():
             optim_state.setdefault(int(index), {}).update(entries)
         groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in state["param_groups"]]

@@ -38,7 +38,7 @@ def check(fn_nnci: Callable, fn_torch: Callable, *arrays: np.ndarray, grad: bool
         expected = t.detach().numpy()
         assert o.shape == tuple(expected.shape), f"shape {o.shape} != torch {tuple(expected.shape)}"
         assert o.dtype == expected.dtype, f"dtype {o.dtype} != torch {expected.dtype}"
-        np.testing.assert_allclose(o.numpy(), expected, **tol, err_msg="forward differs from torch")
+        np.testing.assert_allclose(o.detach().numpy(), expected, **tol, err_msg="forward differs from torch")
     if not grad:
         return
     rng = np.random.default_rng(seed + 1)
@@ -77,7 +77,7 @@ def numerical_check(fn: Callable, *arrays: np.ndarray, eps: float = 1e-6, rtol: 
     directions = [rng.standard_normal(a.shape) for a in arrays]
     analytic = sum(float((t.grad.numpy() * d).sum()) for t, d in zip(inputs, directions))
     with nnci.no_grad():
-        plus = fn(*[nnci.tensor(a + eps * d) for a, d in zip(arrays, directions)]).numpy()
-        minus = fn(*[nnci.tensor(a - eps * d) for a, d in zip(arrays, directions)]).numpy()
+        plus = fn(*[nnci.tensor(a + eps * d) for a, d in zip(arrays, directions)]).detach().numpy()
+        minus = fn(*[nnci.tensor(a - eps * d) for a, d in zip(arrays, directions)]).detach().numpy()
     numeric = float(((plus - minus) / (2 * eps) * upstream).sum())
     assert abs(analytic - numeric) <= rtol * max(1.0, abs(numeric)), f"VJP {analytic} vs finite differences {numeric}"

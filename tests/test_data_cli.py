@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits as sklearn_digits
 
+import nnci
 from nnci.cli import main
 from nnci.data import DataLoader, TensorDataset, load_digits, split_indices
 
@@ -29,17 +30,17 @@ def test_split_is_fixed_disjoint_and_complete():
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_loader_partitions_each_epoch_randomly_and_reproducibly(drop_last):
     data = TensorDataset(np.arange(10), np.arange(10) * 2)
-    loader = DataLoader(data, batch_size=3, shuffle=True, drop_last=drop_last, seed=4)
-    epochs = [[b[0].numpy().tolist() for b in loader] for _ in range(2)]
+    loader = DataLoader(data, batch_size=3, shuffle=True, drop_last=drop_last, generator=nnci.Generator().manual_seed(4))
+    epochs = [[b[0].detach().numpy().tolist() for b in loader] for _ in range(2)]
     assert len(loader) == (3 if drop_last else 4)
     for batches in epochs:
         flat = sum(batches, [])
         assert len(flat) == (9 if drop_last else 10) and len(set(flat)) == len(flat)
     assert epochs[0] != epochs[1]  # a new partition every epoch
-    replay = DataLoader(data, batch_size=3, shuffle=True, drop_last=drop_last, seed=4)
-    assert [b[0].numpy().tolist() for b in replay] == epochs[0]
+    replay = DataLoader(data, batch_size=3, shuffle=True, drop_last=drop_last, generator=nnci.Generator().manual_seed(4))
+    assert [b[0].detach().numpy().tolist() for b in replay] == epochs[0]
     for x, y in loader:
-        np.testing.assert_array_equal(y.numpy(), 2 * x.numpy())
+        np.testing.assert_array_equal(y.detach().numpy(), 2 * x.detach().numpy())
 
 
 def test_demo_trains_to_high_accuracy(capsys):

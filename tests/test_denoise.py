@@ -7,7 +7,8 @@ import skimage.io
 
 import nnci
 from nnci.cli import main
-from nnci.io import load_safetensors, read_image
+from nnci.io import read_image
+from nnci.serialization import load_safetensors
 from nnci.models import DnCNN, deepen
 from nnci.tasks.common import load_model
 from nnci.tasks.denoise import SHIPPED, build, denoise_array, shipped_weights
@@ -121,7 +122,7 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path, tiny, capsys):
                  "--epochs", "1", "--patches", "16", "--batch", "8", "--sampling", "area", "--quiet"]) == 0
     start, tuned = (load_safetensors(path / "model.safetensors") for path in (tiny / "gray", out))
     weights = [key for key in start if "running" not in key and "num_batches" not in key]
-    assert weights and all(np.array_equal(start[key].numpy(), tuned[key].numpy()) for key in weights)
+    assert weights and all(np.array_equal(start[key].detach().numpy(), tuned[key].detach().numpy()) for key in weights)
     config = json.loads((out / "config.json").read_text())
     assert (config["depth"], config["width"], config["sampling"]) == (4, 8, "area")
     assert main(["denoise", "train", "--init", str(tiny / "gray" / "model.safetensors"), "--color",
@@ -144,12 +145,12 @@ def test_deepen_keeps_the_function_in_eval_mode(depth, deeper):
     model.eval()
     x = nnci.tensor(rng.random((2, 1, 9, 14)).astype(np.float32))  # not the sample: the identity holds for any input
     with nnci.no_grad():
-        np.testing.assert_allclose(grown(x).numpy(), model(x).numpy(), atol=1e-5)
+        np.testing.assert_allclose(grown(x).detach().numpy(), model(x).detach().numpy(), atol=1e-5)
     DnCNN(1, depth=deeper, width=6).load_state_dict(grown.state_dict())  # the keys of a fresh model of that depth
-    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     grown.train()
     grown(x)  # updates the grown model's running statistics, and only its own
-    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+    assert all(np.array_equal(before[k], v.detach().numpy()) for k, v in model.state_dict().items())
     with pytest.raises(ValueError, match="smaller"):
         deepen(model, depth - 1, x)
 

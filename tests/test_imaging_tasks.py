@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from nnci.cli import main
-from nnci.io import load_safetensors, write_image
+from nnci.io import write_image
+from nnci.serialization import load_safetensors
 from nnci.data import load_photo
 
 CONTRACT = ("model.safetensors", "config.json", "history.json", "loss.png")

@@ -29,7 +29,7 @@ def assert_round_trip(model, shape, path, seed=0):
     want = want if isinstance(want, tuple) else (want,)
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(w.numpy()).max())))
+        np.testing.assert_allclose(g, w.detach().numpy(), rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(w.detach().numpy()).max())))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -83,7 +83,7 @@ def test_activations_softmax_and_elementwise_with_constants(tmp_path):
 def test_what_cannot_be_traced_is_refused(tmp_path):
     class OutsideTheEngine(nn.Module):
         def forward(self, x):
-            return x * nnci.tensor(x.numpy().mean())  # computed on the array: invisible to the trace
+            return x * nnci.tensor(x.detach().numpy().mean())  # computed on the array: invisible to the trace
 
     with pytest.raises(ExportError, match="outside"):
         export(OutsideTheEngine(), np.ones((1, 3), np.float32), tmp_path / "x.onnx")
@@ -108,6 +108,6 @@ def test_export_command_on_the_shipped_denoiser(tmp_path, capsys):
     from nnci.tasks.denoise import build
     model, _ = load_model(shipped_weights("blind"), "denoise", build)
     with nnci.no_grad():
-        np.testing.assert_allclose(got, model(nnci.tensor(x)).numpy(), atol=1e-4)
+        np.testing.assert_allclose(got, model(nnci.tensor(x)).detach().numpy(), atol=1e-4)
     assert main(["export", "--weights", str(tmp_path / "missing.safetensors"), "--onnx", str(out)]) == 1
     assert "missing.safetensors" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from nnci.optics.raw import inverse_tone_curve
 
 
 def to_hwc(image):
-    return image.numpy()[0].transpose(1, 2, 0)
+    return image.detach().numpy()[0].transpose(1, 2, 0)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -75,7 +75,7 @@ def train_psf(psf_module, steps=25):
     losses = []
     for _ in range(steps):
         psf = psf_module()
-        values = psf.numpy()
+        values = psf.detach().numpy()
         assert values.min() >= 0 and values.sum() == pytest.approx(1.0, abs=1e-5)
         loss = ((psf - nnci.tensor(target)) ** 2).sum()
         optimizer.zero_grad()
@@ -94,7 +94,7 @@ def test_psf_stays_nonnegative_and_normalised_through_training(kind):
 
 
 def test_zero_phase_plate_is_the_diffraction_limited_spot():
-    psf = DiffractivePSF(15)().numpy()
+    psf = DiffractivePSF(15)().detach().numpy()
     assert np.unravel_index(psf.argmax(), psf.shape) == (7, 7)
     np.testing.assert_allclose(psf, psf[::-1, ::-1], atol=1e-7)
     np.testing.assert_allclose(psf, psf.T, atol=1e-7)
@@ -108,9 +108,9 @@ def test_hdr_scene_and_sensor():
     scene = hdr_scene(load_photo("astronaut", gray=False)[:96, :96], rng, peak=64.0, lights=4)
     assert scene.shape == (3, 96, 96) and scene.dtype == np.float32
     assert 0 <= scene.min() and scene.max() <= 64 and 1 < scene.max() and (scene > 1).mean() < 0.2
-    ideal = sensor(nnci.tensor(scene[None]), IdealLens()()).numpy()[0]
+    ideal = sensor(nnci.tensor(scene[None]), IdealLens()()).detach().numpy()[0]
     np.testing.assert_array_equal(ideal, np.clip(scene, 0, 1))
-    spread = sensor(nnci.tensor(scene[None]), LearnablePSF(11)(), read_noise=0.01).numpy()[0]
+    spread = sensor(nnci.tensor(scene[None]), LearnablePSF(11)(), read_noise=0.01).detach().numpy()[0]
     assert spread.min() >= 0 and spread.max() <= 1 and not np.allclose(spread, ideal)
     np.testing.assert_allclose(inverse_tone_map(tone_map(scene)), scene, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(tone_map(nnci.tensor(scene)).numpy(), tone_map(scene), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tone_map(nnci.tensor(scene)).detach().numpy(), tone_map(scene), rtol=1e-5, atol=1e-6)

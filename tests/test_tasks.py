@@ -102,13 +102,14 @@ def test_weights_of_another_task_or_architecture_are_rejected(tmp_path, capsys):
     assert main(["classify", "eval", "--weights", weights]) == 1
     assert "weights of task 'approximate', not 'classify'" in capsys.readouterr().err
     # same task, but the tensors do not fit the architecture the config describes
-    state = {k: v.numpy() for k, v in nnci.load(weights).items()}
+    state = {k: v.detach().numpy() for k, v in nnci.load(weights).items()}
     state["0.weight"] = np.zeros((5, 1), np.float32)
-    meta = nnci.io.safetensors_metadata(weights)
+    meta = nnci.serialization.safetensors_metadata(weights)
     nnci.save(state, tmp_path / "bad.safetensors", metadata=meta)
     assert main(["approximate", "eval", "--weights", str(tmp_path / "bad.safetensors")]) == 1
     err = capsys.readouterr().err
-    assert "0.weight: checkpoint (5, 1), model (4, 1)" in err
+    assert "size mismatch for 0.weight: copying a param with shape [5, 1] from checkpoint, the shape in current " \
+           "model is [4, 1]" in err
     (tmp_path / "junk.safetensors").write_bytes(b"not weights at all")
     assert main(["approximate", "eval", "--weights", str(tmp_path / "junk.safetensors")]) == 1
     assert "junk.safetensors" in capsys.readouterr().err

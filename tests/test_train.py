@@ -20,7 +20,7 @@ def make(tmp_path, epochs, seed=0, **kw):
     model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1))
     optimizer = nnci.optim.Adam(model.parameters(), lr=1e-2)
     scheduler = nnci.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=seed)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, generator=nnci.Generator().manual_seed(seed))
     loss_fn = kw.pop("loss_fn", lambda m, batch: F.mse_loss(m(batch[0]), batch[1]))
     evaluate = lambda m: {"mse": F.mse_loss(m(nnci.tensor(x)), nnci.tensor(y)).item()}  # noqa: E731
     return Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=tmp_path,
@@ -28,7 +28,7 @@ def make(tmp_path, epochs, seed=0, **kw):
 
 
 def weights(trainer):
-    return {k: v.numpy().copy() for k, v in trainer.model.state_dict().items()}
+    return {k: v.detach().numpy().copy() for k, v in trainer.model.state_dict().items()}
 
 
 def assert_same(a, b):
@@ -114,13 +114,13 @@ def test_warmup_ramps_the_learning_rate_linearly_then_leaves_the_schedule_alone(
     seen = []
 
     def loss_fn(model, batch):
-        seen.append(float(w.numpy()[0]))
+        seen.append(float(w.detach().numpy()[0]))
         return (w * 2.0).sum()
 
     trainer = Trainer(nn.Module(), optimizer, loss_fn, data, out_dir=tmp_path, epochs=1, warmup_steps=4,
                       progress=False, log=lambda s: None)
     trainer.fit()
-    seen.append(float(w.numpy()[0]))
+    seen.append(float(w.detach().numpy()[0]))
     moves = -np.diff(seen)
     np.testing.assert_allclose(moves, [0.25, 0.5, 0.75, 1.0, 1.0, 1.0], rtol=1e-6)
     assert optimizer.param_groups[0]["lr"] == 0.5

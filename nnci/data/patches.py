@@ -30,7 +30,7 @@ def random_patches(images: Sequence[xp.ndarray], size: int, count: int, rng: xp.
         raise ValueError("random_patches needs at least one image")
     for image in images:
         if min(image.shape[:2]) < size:
-            raise ValueError(f"an image of shape {image.shape} is smaller than the patch size {size}")
+            raise ValueError(f"an image of shape {tuple(image.shape)} is smaller than the patch size {size}")
     areas = xp.array([im.shape[0] * im.shape[1] if share == "area" else 1 for im in images], xp.float64)
     which = rng.choice(len(images), size=count, p=areas / areas.sum())
     first = images[0]

@@ -5,7 +5,9 @@ import copy
 
 from .. import nn
 from ..backend import xp
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 
 
 class DnCNN(nn.Module):
@@ -51,7 +53,7 @@ def _identity_block(features: Tensor, eps: float) -> list[nn.Module]:
     kernel = xp.zeros((width, width, 3, 3), features.dtype)
     kernel[xp.arange(width), xp.arange(width), 1, 1] = 1.0
     conv.weight.data[...] = kernel
-    values = features.numpy()
+    values = features.detach().numpy()
     mean = values.mean(axis=(0, 2, 3))
     var = values.var(axis=(0, 2, 3))
     norm = nn.BatchNorm2d(width, eps=eps)

@@ -16,5 +16,5 @@ class SIDNet(nn.Module):
 
     def forward(self, packed: Tensor) -> Tensor:
         if packed.ndim != 4 or packed.shape[1] != 4:
-            raise ValueError(f"SIDNet: expected packed raw (N, 4, H/2, W/2), got {packed.shape}")
+            raise ValueError(f"SIDNet: expected packed raw (N, 4, H/2, W/2), got {tuple(packed.shape)}")
         return F.pixel_shuffle(self.unet(packed), 2)

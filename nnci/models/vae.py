@@ -10,7 +10,9 @@ from typing import Sequence
 
 from ..backend import generator, xp
 from ..nn import functional as F
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .. import nn
 from .autoencoder import code_shape, conv_decoder, conv_encoder
 
@@ -36,7 +38,7 @@ class VAE(nn.Module):
 
     def reparameterize(self, mu: Tensor, logvar: Tensor) -> Tensor:
         """z = mu + exp(logvar / 2) eps, eps ~ N(0, I) from nnci's generator (seeded by manual_seed)."""
-        eps = Tensor(generator().standard_normal(mu.shape).astype(mu.dtype))
+        eps = as_tensor(generator().standard_normal(mu.shape).astype(mu.dtype))
         return mu + (logvar * 0.5).exp() * eps
 
     def decode(self, z: Tensor) -> Tensor:
@@ -58,5 +60,5 @@ class VAE(nn.Module):
     @no_grad()
     def sample(self, n: int) -> Tensor:
         """n images decoded from z ~ N(0, I), as intensities in [0, 1]."""
-        z = Tensor(generator().standard_normal((n, self.latent_dim)).astype(xp.float32))
+        z = as_tensor(generator().standard_normal((n, self.latent_dim)).astype(xp.float32))
         return self.decode(z).sigmoid()

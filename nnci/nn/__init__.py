@@ -1,20 +1,30 @@
 """Layers, containers and losses with torch.nn's names, shapes and state-dict keys."""
 from . import functional, init, utils
-from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .container import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d, ConvTranspose2d
-from .dropout import Dropout
-from .linear import Linear
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, KLNormalLoss, L1Loss, MSELoss, NLLLoss
+from .activation import (CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+                         LogSoftmax, Mish, PReLU, ReLU, ReLU6, SELU, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
+                         Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
+from .container import (Flatten, Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
+                        Unflatten)
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
+from .linear import Bilinear, LazyLinear, Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss,
+                   GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, KLNormalLoss, L1Loss, MarginRankingLoss,
+                   MSELoss, MultiLabelSoftMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss,
+                   SoftMarginLoss, TripletMarginLoss)
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .upsampling import PixelShuffle, PixelUnshuffle, Upsample
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
+                            LayerNorm, LocalResponseNorm)
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d,
+                      MaxPool1d, MaxPool2d)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .sparse import Embedding
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
-__all__ = [
-    "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity",
-    "Flatten", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "PixelShuffle",
-    "PixelUnshuffle", "BatchNorm1d", "BatchNorm2d", "Dropout", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU",
-    "Softplus", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
-    "KLNormalLoss",
-]
+__all__ = [name for name in dir() if not name.startswith("_")]
+
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(f"module 'nnci.nn' has no attribute '{name}': nnci does not implement torch.nn.{name}")

@@ -1,13 +1,18 @@
-"""Containers: Sequential, ModuleList, ModuleDict, and the trivial Identity and Flatten."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict; Identity, Flatten, Unflatten."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
-from ..ops.shape import flatten
-from ..tensor import Tensor, is_grad_enabled
-from . import fused
-from .module import Module
+from ..ops.shape import flatten, unflatten
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+def _index(index: int, length: int, kind: str) -> int:
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range for a {kind} of {length} modules")
+    return index % length
 
 
 class Sequential(Module):
@@ -15,44 +20,40 @@ class Sequential(Module):
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
                 self.add_module(name, module)
         else:
             for i, module in enumerate(modules):
                 self.add_module(str(i), module)
 
-    def forward(self, x: Any) -> Any:
-        items = list(self._modules.items())
-        modules = [module for _, module in items]
-        fuse = not self.training and not is_grad_enabled()
-        i = 0
-        while i < len(items):
-            name, module = items[i]
+    def forward(self, input: Any) -> Any:
+        for name, module in self._modules.items():
             try:
-                if fuse and isinstance(x, Tensor) and x.ndim == 4:
-                    units, used = fused.grid_chain_at(modules, i, x.shape[1])
-                    if len(units) >= 2:  # a run of same-padding convolutions stays in the grid layout
-                        x = Tensor(fused.grid_chain(units, x.data))
-                        i += used
-                        continue
-                    following = modules[i + 1] if i + 1 < len(modules) else None
-                    if fused.foldable(module, following):
-                        x, used = fused.conv_bn_relu(module, following, modules[i + 2] if i + 2 < len(modules) else None,
-                                                     x)
-                        i += used
-                        continue
-                x = module(x)
-            except ValueError as error:
-                raise ValueError(f"in layer ({name}) {type(module).__name__}: {error}") from None
-            i += 1
-        return x
+                input = module(input)
+            except (RuntimeError, ValueError, TypeError) as error:
+                error.add_note(f"(in layer ({name}) {type(module).__name__} of a Sequential)")
+                raise
+        return input
 
     def __getitem__(self, index: Any) -> Any:
-        items = list(self._modules.values())
+        items = list(self._modules.items())
         if isinstance(index, slice):
-            return Sequential(*items[index])
-        return items[index]
+            return Sequential(OrderedDict(items[index]))
+        return items[_index(int(index), len(items), "Sequential")][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        key = list(self._modules)[_index(int(index), len(self), "Sequential")]
+        self._modules[key] = module
+
+    def __delitem__(self, index: Any) -> None:
+        keys = list(self._modules)
+        for key in (keys[index] if isinstance(index, slice) else [keys[_index(int(index), len(keys), "Sequential")]]):
+            del self._modules[key]
+        renumbered = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+        if all(k.isdigit() for k in keys):
+            self._modules.clear()
+            self._modules.update(renumbered)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -60,18 +61,67 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __add__(self, other: "Sequential") -> "Sequential":
+        return Sequential(*self, *other)
+
     def append(self, module: Module) -> "Sequential":
         self.add_module(str(len(self._modules)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> "Sequential":
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        items = list(self._modules.values())
+        items.insert(index if index >= 0 else len(items) + index + 1, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
 
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered."""
 
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
-        for module in modules:
-            self.append(module)
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, index: Any) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        return items[_index(int(index), len(items), "ModuleList")]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(_index(int(index), len(self), "ModuleList")), module)
+
+    def __delitem__(self, index: Any) -> None:
+        items = list(self._modules.values())
+        del items[index]
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        return ModuleList(list(self) + list(other))
 
     def append(self, module: Module) -> "ModuleList":
         self.add_module(str(len(self._modules)), module)
@@ -82,29 +132,38 @@ class ModuleList(Module):
             self.append(module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def insert(self, index: int, module: Module) -> None:
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
 
-    def __len__(self) -> int:
-        return len(self._modules)
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(): iterate over it and call the modules")
 
 
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered."""
 
-    def __init__(self, modules: dict | None = None) -> None:
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
-        for name, module in (modules or {}).items():
-            self.add_module(name, module)
+        if modules is not None:
+            self.update(modules)
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
 
     def __contains__(self, key: str) -> bool:
         return key in self._modules
@@ -124,6 +183,92 @@ class ModuleDict(Module):
     def items(self) -> Any:
         return self._modules.items()
 
+    def update(self, modules: Any) -> None:
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+
+class ParameterList(Module):
+    """A list of parameters that are registered."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value: Any) -> "ParameterList":
+        self.register_parameter(str(len(self._parameters)), value if isinstance(value, Parameter) else Parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        self.register_parameter(str(index % len(self)), value if isinstance(value, Parameter) else Parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                         for k, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """A dict of parameters that are registered."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def keys(self) -> Any:
+        return self._parameters.keys()
+
+    def values(self) -> Any:
+        return self._parameters.values()
+
+    def items(self) -> Any:
+        return self._parameters.items()
+
+    def update(self, parameters: Any) -> None:
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in pairs:
+            self[key] = value
+
 
 class Identity(Module):
     """y = x"""
@@ -131,8 +276,8 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x
+    def forward(self, input: Tensor) -> Tensor:
+        return input
 
 
 class Flatten(Module):
@@ -142,8 +287,22 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return flatten(x, self.start_dim, self.end_dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """y = x with dim split into unflattened_size"""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return unflatten(input, self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,82 +1,72 @@
 """The functional API, with torch.nn.functional's names and signatures."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..backend import generator, xp
-from ..ops.activation import elu, leaky_relu, log_softmax, relu, softmax, softplus
-from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import clamp, sigmoid, tanh, where
+from ..autograd.graph import Op
+from ..backend import generator as numpy_generator, xp
+from ..ops.activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
+                              log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, silu, softmax, softmin,
+                              softplus, softshrink, softsign, tanhshrink, threshold)
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.elementwise import clamp, where
 from ..ops.linalg import matmul
-from ..ops.norm import BatchNorm
-from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,
+                        cosine_similarity, cross_entropy, gaussian_nll_loss, hinge_embedding_loss, huber_loss,
+                        kl_div, kl_normal, l1_loss, margin_ranking_loss, mse_loss, multilabel_soft_margin_loss,
+                        nll_loss, normalize, pairwise_distance, poisson_nll_loss, smooth_l1_loss, soft_margin_loss,
+                        triplet_margin_loss)
+from ..ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
+from ..ops.pointwise import sigmoid, tanh
+from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
+                        avg_pool2d, max_pool1d, max_pool2d)
 from ..ops.resample import interpolate
-from ..ops.shape import flatten, pad as _pad
-from ..tensor import Function, Tensor, as_tensor
+from ..ops.shape import flatten, pad
+from ..tensor import Tensor, to_array
 
 __all__ = [
-    "linear", "relu", "sigmoid", "tanh", "softplus", "leaky_relu", "elu", "softmax", "log_softmax",
-    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "batch_norm", "dropout",
-    "pixel_shuffle", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-    "binary_cross_entropy_with_logits", "kl_normal", "clamp", "where", "flatten",
+    "linear", "bilinear", "relu", "relu6", "sigmoid", "tanh", "softplus", "leaky_relu", "prelu", "elu", "selu", "celu",
+    "gelu", "silu", "mish", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "softsign", "tanhshrink",
+    "threshold", "softshrink", "hardshrink", "glu", "softmax", "softmin", "log_softmax", "conv1d", "conv2d",
+    "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
+    "upsample", "batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "dropout",
+    "dropout1d", "dropout2d", "alpha_dropout", "embedding", "one_hot", "pixel_shuffle", "pixel_unshuffle", "pad",
+    "normalize", "cosine_similarity", "pairwise_distance", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+    "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
+    "soft_margin_loss", "multilabel_soft_margin_loss", "triplet_margin_loss", "kl_normal", "clamp", "where",
+    "flatten", "scaled_dot_product_attention",
 ]
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b"""
-    if x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape} "
-                         f"(expected last dim {weight.shape[1]}, got {x.shape[-1]})")
-    if x.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {x.dtype} does not match weight dtype {weight.dtype}; "
-                        "cast one of them (e.g. x.float())")
-    y = matmul(x, weight.T, op="linear")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        rows = 1
+        for n in input.shape[:-1]:
+            rows *= n
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1} "
+                           f"and {weight.shape[-1]}x{weight.shape[0]})")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype} "
+                           "(cast the input, e.g. x.float())")
+    y = matmul(input, weight.t() if weight.ndim == 2 else weight, op="linear")
     return y + bias if bias is not None else y
 
 
-def adaptive_avg_pool2d(x: Tensor, output_size: Any) -> Tensor:
-    """y[n,c,i,j] = mean of x over the bin [floor(i H / h), ceil((i + 1) H / h)) x (same for columns)"""
-    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    h, w = x.shape[2:]
-    out_h, out_w = out_h or h, out_w or w
-    if h % out_h == 0 and w % out_w == 0:  # equal bins: one pooling op
-        return avg_pool2d(x, (h // out_h, w // out_w))
-    from ..ops.shape import stack
-    rows = []
-    for i in range(out_h):
-        r0, r1 = (i * h) // out_h, -(-((i + 1) * h) // out_h)
-        cols = [x[:, :, r0:r1, (j * w) // out_w:-(-((j + 1) * w) // out_w)].mean((2, 3)) for j in range(out_w)]
-        rows.append(stack(cols, -1))
-    return stack(rows, -2)
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k"""
+    from ..ops.linalg import einsum
+    y = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return y + bias if bias is not None else y
 
 
-def pad(x: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """x padded by torch's `pad` tuple (last dim first); modes constant, reflect, replicate, circular"""
-    return _pad(x, pad, mode, value)
-
-
-def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
-    """y = (x - mean) / sqrt(var + eps) w + b; batch statistics when training (updating the running ones)"""
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {x.shape}")
-    if training and x.numel() // x.shape[1] <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
-    affine = () if weight is None else (weight, bias)
-    stats: dict = {}
-    if training:
-        y = BatchNorm.apply(x, *affine, mean=None, var=None, eps=eps, stats=stats)
-        if running_mean is not None:  # running averages use the unbiased variance, as torch
-            count = stats["count"]
-            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * stats["mean"]
-            running_var.data[...] = (1 - momentum) * running_var.data + momentum * stats["var"] * (count / (count - 1))
-        return y
-    return BatchNorm.apply(x, *affine, mean=running_mean.data, var=running_var.data, eps=eps, stats=stats)
-
-
-class _Mask(Function):
+class _Mask(Op):
     """y = x m;  dx = g m"""
+    saved_inputs = ()
+
     def forward(self, x, mask):
         self.mask = mask
         return x * mask
@@ -85,134 +75,169 @@ class _Mask(Function):
         return (g * self.mask,)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """y = x m / (1 - p), m ~ Bernoulli(1 - p), when training; y = x otherwise"""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    keep = generator().random(x.shape) >= p
+def _dropout_mask(shape: tuple, p: float, dtype: Any) -> Any:
+    keep = numpy_generator().random(shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1 - p)
-    return _Mask.apply(x, mask=(keep * scale).astype(x.dtype))
+    return (keep * scale).astype(dtype)
 
 
-def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+def _check_probability(p: float) -> None:
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _apply_mask(input: Tensor, mask: Any, inplace: bool) -> Tensor:
+    if inplace:
+        from ..autograd.graph import apply_inplace
+        return apply_inplace(_Mask, input, name="dropout_", mask=mask)
+    return _Mask.apply(input, mask=mask)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """y = x m / (1 - p), m ~ Bernoulli(1 - p) elementwise, when training; y = x otherwise"""
+    _check_probability(p)
+    if not training or p == 0:
+        return input
+    return _apply_mask(input, _dropout_mask(input._array.shape, p, input._array.dtype), inplace)
+
+
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, spatial: int, name: str) -> Tensor:
+    _check_probability(p)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{name}: Expected {spatial + 1}D or {spatial + 2}D input, but received a {input.ndim}D "
+                           "input")
+    if not training or p == 0:
+        return input
+    channels = input._array.shape[:input.ndim - spatial]
+    mask = _dropout_mask(channels + (1,) * spatial, p, input._array.dtype)
+    return _apply_mask(input, mask, inplace)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """whole channels of (N, C, L) zeroed with probability p, the rest scaled by 1 / (1 - p)"""
+    return _channel_dropout(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """whole channels of (N, C, H, W) zeroed with probability p, the rest scaled by 1 / (1 - p)"""
+    return _channel_dropout(input, p, training, inplace, 2, "dropout2d")
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """SELU's dropout: dropped values set to -1.7581 and an affine map that keeps mean 0 and variance 1"""
+    _check_probability(p)
+    if not training or p == 0:
+        return input
+    alpha = -1.7580993408473766
+    keep = (numpy_generator().random(input._array.shape) >= p).astype(input._array.dtype)
+    a = (1 - p + alpha * alpha * p * (1 - p)) ** -0.5
+    b = -a * alpha * p
+    return (input * Tensor._wrap(keep * a)) + Tensor._wrap((1 - keep) * alpha * a + b)
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """rows of weight picked by the integer indices in input (no gradient to the padding_idx row)"""
+    indices = to_array(input)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
+                           f"Int; but got {indices.dtype} instead (while checking arguments for embedding)")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError(f"index out of range in self: indices must lie in [0, {weight.shape[0]}), got "
+                         f"[{indices.min()}, {indices.max()}]")
+    if max_norm is not None:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():  # torch renormalises the looked-up rows in place
+            rows = xp.unique(indices)
+            norms = (xp.abs(weight._array[rows]) ** norm_type).sum(axis=1) ** (1 / norm_type)
+            scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(weight._array.dtype)
+            weight._array[rows] *= scale[:, None]
+            weight._bump_version()
+    out = _Embedding.apply(weight, indices=indices, padding_idx=padding_idx)
+    return out
+
+
+class _Embedding(Op):
+    """y = W[indices];  dW = g added back at the picked rows (none for padding_idx)"""
+    saved_inputs = ()
+
+    def forward(self, weight, indices, padding_idx):
+        self.indices, self.padding_idx, self.shape = indices, padding_idx, weight.shape
+        return weight[indices]
+
+    def backward(self, g):
+        dw = xp.zeros(self.shape, g.dtype)
+        xp.add.at(dw, self.indices.reshape(-1), g.reshape(-1, self.shape[1]))
+        if self.padding_idx is not None:
+            dw[self.padding_idx] = 0
+        return (dw,)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """(..., ) class indices -> (..., num_classes) int64 one-hot rows"""
+    indices = to_array(tensor)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if indices.size and indices.max() >=
+                           num_classes else "Class values must be non-negative.")
+    out = xp.zeros(indices.shape + (num_classes,), xp.int64)
+    xp.put_along_axis(out, indices[..., None].astype(xp.int64), 1, axis=-1)
+    return Tensor._wrap(out)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(N, C r^2, H, W) -> (N, C, H r, W r): channel blocks become r x r pixel blocks"""
-    n, c, h, w = x.shape
+    *lead, c, h, w = input.shape
     r = upscale_factor
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: channels {c} of input {x.shape} are not divisible by {r}^2")
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
     out_c = c // (r * r)
-    return x.reshape(n, out_c, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, out_c, h * r, w * r)
+    lead = tuple(lead)
+    k = len(lead)
+    order = tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2)
+    return input.reshape(lead + (out_c, r, r, h, w)).permute(order).reshape(lead + (out_c, h * r, w * r))
 
 
-def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(N, C, H r, W r) -> (N, C r^2, H, W): the inverse of pixel_shuffle"""
-    n, c, h, w = x.shape
+    *lead, c, h, w = input.shape
     r = downscale_factor
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: spatial size of {x.shape} is not divisible by {r}")
-    return x.reshape(n, c, h // r, r, w // r, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h // r, w // r)
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, got "
+                           f"{h}x{w} and factor {r}")
+    lead = tuple(lead)
+    k = len(lead)
+    order = tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3)
+    return input.reshape(lead + (c, h // r, r, w // r, r)).permute(order).reshape(lead + (c * r * r, h // r, w // r))
 
 
-# ----- losses --------------------------------------------------------------------------------
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """the deprecated name of interpolate"""
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
-        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} differ")
-
-
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """mean (x - y)^2"""
-    target = as_tensor(target, like=input)
-    _check_same_shape("mse_loss", input, target)
-    diff = input - target
-    return _reduce(diff * diff, reduction)
-
-
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """mean |x - y|"""
-    target = as_tensor(target, like=input)
-    _check_same_shape("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
-
-
-def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
-    """-[p y log s(x) + (1 - y) log(1 - s(x))], computed stably from the logits x"""
-    target = as_tensor(target, like=input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    exact = float("inf")  # no linear cut-off: softplus's threshold would cost e^-20 of accuracy
-    log_sig = -softplus(-input, threshold=exact)        # log s(x)
-    log_one_minus = -softplus(input, threshold=exact)   # log(1 - s(x))
-    positive = target * log_sig
-    if pos_weight is not None:
-        positive = positive * as_tensor(pos_weight, like=input)
-    loss = -(positive + (1 - target) * log_one_minus)
-    if weight is not None:
-        loss = loss * as_tensor(weight, like=input)
-    return _reduce(loss, reduction)
-
-
-def nll_loss(log_probs: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
-    """-w[y] log p[y], averaged with the class weights of the counted targets"""
-    return _class_loss(log_probs, target, weight, ignore_index, reduction, 0.0, "nll_loss")
-
-
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """-sum_c q_c log softmax(x)_c with q = (1 - eps) onehot(y) + eps / C; x are logits (N, C, ...)"""
-    if input.ndim < 2:
-        raise ValueError(f"cross_entropy: expected logits of shape (N, C, ...), got {input.shape}")
-    return _class_loss(log_softmax(input, 1), target, weight, ignore_index, reduction, label_smoothing,
-                       "cross_entropy")
-
-
-def _class_loss(log_probs: Tensor, target: Any, weight: Any, ignore_index: int, reduction: str,
-                smoothing: float, name: str) -> Tensor:
-    target = as_tensor(target).data
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: target must hold class indices (integers), got dtype {target.dtype}")
-    classes = log_probs.shape[1]
-    if target.shape != (log_probs.shape[0],) + log_probs.shape[2:]:
-        raise ValueError(f"{name}: input shape {log_probs.shape} and target shape {target.shape} do not match "
-                         f"(target should be {(log_probs.shape[0],) + log_probs.shape[2:]})")
-    valid = target != ignore_index
-    if xp.any((target[valid] < 0) | (target[valid] >= classes)):
-        raise ValueError(f"{name}: target holds class indices outside [0, {classes})")
-    # move classes last and flatten: rows (N*...,) x classes
-    dims = (0,) + tuple(range(2, log_probs.ndim)) + (1,)
-    rows = log_probs.permute(dims).reshape(-1, classes)
-    flat_target = xp.where(valid, target, 0).reshape(-1)
-    flat_valid = valid.reshape(-1)
-    class_weight = xp.ones(classes, log_probs.dtype) if weight is None else as_tensor(weight).data.astype(log_probs.dtype)
-    row_weight = class_weight[flat_target] * flat_valid
-    picked = rows[xp.arange(rows.shape[0]), flat_target]
-    loss = -(picked * Tensor(row_weight))
-    if smoothing:
-        smooth = -(rows * Tensor(class_weight)).sum(1) * Tensor(flat_valid.astype(log_probs.dtype)) / classes
-        loss = loss * (1 - smoothing) + smooth * smoothing
-    if reduction == "mean":
-        return loss.sum() / float(row_weight.sum())
-    if reduction == "none":
-        return loss.reshape(target.shape)
-    return _reduce(loss, reduction)
-
-
-def kl_normal(mu: Tensor, logvar: Tensor, reduction: str = "sum") -> Tensor:
-    """KL(N(mu, e^logvar) || N(0, 1)) = -1/2 sum (1 + logvar - mu^2 - e^logvar), the VAE's prior term"""
-    _check_same_shape("kl_normal", mu, logvar)
-    terms = (1 + logvar - mu * mu - logvar.exp()) * -0.5
-    if reduction == "batchmean":
-        return terms.sum() / mu.shape[0]
-    return _reduce(terms, reduction)
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(Q K^T / sqrt(d) + mask) V (a boolean mask keeps where True; is_causal masks the future)"""
+    from ..creation import ones
+    d = query.shape[-1]
+    scores = matmul(query, key.transpose(-2, -1)) * (scale if scale is not None else 1 / math.sqrt(d))
+    length, source = query.shape[-2], key.shape[-2]
+    if is_causal:
+        allowed = ones(length, source, dtype="bool").tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    if attn_mask is not None:
+        if attn_mask._array.dtype == xp.bool_:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p:
+        weights = dropout(weights, dropout_p)
+    return matmul(weights, value)

@@ -29,17 +29,17 @@ def foldable(conv: Module, norm: Module | None) -> bool:
 def folded(conv: Conv2d, norm: BatchNorm2d | None) -> tuple[Any, Any]:
     """(weight, bias) arrays of the one convolution that computes norm(conv(x)); bias may be None."""
     if norm is None:
-        return conv.weight.data, None if conv.bias is None else conv.bias.data
-    scale = 1.0 / xp.sqrt(norm.running_var.data.astype(xp.float64) + norm.eps)
+        return conv.weight._array, None if conv.bias is None else conv.bias._array
+    scale = 1.0 / xp.sqrt(norm.running_var._array.astype(xp.float64) + norm.eps)
     if norm.weight is not None:
-        scale = scale * norm.weight.data
-    shift = -norm.running_mean.data * scale
+        scale = scale * norm.weight._array
+    shift = -norm.running_mean._array * scale
     if conv.bias is not None:
-        shift = shift + conv.bias.data * scale
+        shift = shift + conv.bias._array * scale
     if norm.bias is not None:
-        shift = shift + norm.bias.data
+        shift = shift + norm.bias._array
     dtype = conv.weight.dtype
-    return (conv.weight.data * scale.reshape(-1, 1, 1, 1)).astype(dtype), shift.astype(dtype)
+    return (conv.weight._array * scale.reshape(-1, 1, 1, 1)).astype(dtype), shift.astype(dtype)
 
 
 def conv_bn_relu(conv: Conv2d, norm: BatchNorm2d, after: Module | None, x: Tensor) -> tuple[Tensor, int]:
@@ -48,9 +48,9 @@ def conv_bn_relu(conv: Conv2d, norm: BatchNorm2d, after: Module | None, x: Tenso
     from . import functional as F
 
     weight, bias = folded(conv, norm)
-    y = F.conv2d(x, Tensor(weight), Tensor(bias), conv.stride, conv.padding, conv.dilation, conv.groups)
+    y = F.conv2d(x, Tensor._wrap(weight), Tensor._wrap(bias), conv.stride, conv.padding, conv.dilation, conv.groups)
     if isinstance(after, ReLU):
-        relu_array(y.data, out=y.data)
+        relu_array(y._array, out=y._array)
         return y, 3
     return y, 2
 

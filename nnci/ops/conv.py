@@ -25,7 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import sliding_window_view, xp
-from ..tensor import Function, Tensor
+from ..autograd.graph import Op
+from ..tensor import Tensor
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -314,8 +315,12 @@ def _per_group(parts: list) -> Any:
     return parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0)
 
 
-class Conv2d(Function):
+class Conv2d(Op):
     """y = x (*) W + b;  dx = W^T (*) g, dW = g (*) x, db = sum g  (per group)"""
+
+    def saves(self):
+        return (1,) + ((0,) if self.needs_input_grad[1] else ())
+
     def forward(self, x, weight, *bias, stride, padding, dilation, groups):
         top, bottom, left, right = padding
         n, _, h, w = x.shape
@@ -422,8 +427,10 @@ class Conv2d(Function):
         return dx, dw, db
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2d(Op):
     """y = W^T (*) x + b (the input gradient of a convolution);  dx = W (*) g, dW = x (*) g"""
+    saved_inputs = (0, 1)
+
     def forward(self, x, weight, *bias, stride, padding, output_padding, dilation, groups):
         n, _, h, w = x.shape
         kh, kw = weight.shape[2:]
@@ -520,55 +527,109 @@ def _same_padding(kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[i
     return th // 2, th - th // 2, tw // 2, tw - tw // 2
 
 
-def _check_conv_input(name: str, x: Tensor, weight: Tensor, in_channels: int) -> None:
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+def _batched(name: str, x: Tensor, spatial: int) -> tuple[Tensor, bool]:
+    """x with a batch dim (unbatched (C, ...) inputs get one, as torch allows), and whether it was added."""
+    if x.ndim == spatial + 1:
+        return x.unsqueeze(0), True
+    if x.ndim != spatial + 2:
+        dims = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
+        raise RuntimeError(f"{name}: expected a {spatial + 1}-D (unbatched) or {spatial + 2}-D (batched) input "
+                           f"{dims}, got input of shape {tuple(x.shape)}")
+    return x, False
+
+
+def _check_conv_input(name: str, x: Tensor, weight: Tensor, in_channels: int, groups: int) -> None:
     if x.shape[1] != in_channels:
-        raise ValueError(f"{name}: expected input with {in_channels} channels, got {x.shape[1]} "
-                         f"(input shape {x.shape}, weight shape {weight.shape})")
+        raise RuntimeError(f"{name}: Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {in_channels} channels, but got {x.shape[1]} channels instead")
     if x.dtype != weight.dtype:
-        raise TypeError(f"{name}: input dtype {x.dtype} does not match weight dtype {weight.dtype}; "
-                        "cast one of them (e.g. x.float())")
+        raise RuntimeError(f"{name}: input dtype {x.dtype} does not match weight dtype {weight.dtype}; "
+                           "cast one of them (e.g. x.float())")
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
-    """y[n,o] = b[o] + sum_c W[o,c] (*) x[n,c]  (cross-correlation, torch semantics)"""
+    """y[n,o] = b[o] + sum_c W[o,c] (*) x[n,c]  (cross-correlation, torch semantics); (C, H, W) inputs too"""
+    x, added = _batched("conv2d", input, 2)
     stride, dilation = _pair(stride), _pair(dilation)
-    _check_conv_input("conv2d", x, weight, weight.shape[1] * groups)
+    if weight.ndim != 4:
+        raise RuntimeError(f"conv2d: expected a 4-D weight (out, in / groups, kh, kw), got {list(weight.shape)}")
+    _check_conv_input("conv2d", x, weight, weight.shape[1] * groups, groups)
     if isinstance(padding, str):
         if padding == "valid":
             pads = (0, 0, 0, 0)
         elif padding == "same":
             if stride != (1, 1):
-                raise ValueError("conv2d: padding='same' is only supported with stride 1")
+                raise ValueError("padding='same' is not supported for strided convolutions")
             pads = _same_padding(weight.shape[2:], dilation)
         else:
-            raise ValueError(f"conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
     else:
         ph, pw = _pair(padding)
         pads = (ph, ph, pw, pw)
     kh, kw = weight.shape[2:]
     h, w = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
     if h < dilation[0] * (kh - 1) + 1 or w < dilation[1] * (kw - 1) + 1:
-        raise ValueError(f"conv2d: padded input {h}x{w} is smaller than the {kh}x{kw} kernel "
-                         f"(dilation {dilation}), input shape {x.shape}")
+        raise RuntimeError(f"conv2d: Calculated padded input size per channel: ({h} x {w}). Kernel size: "
+                           f"({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). Kernel size can't be greater "
+                           f"than actual input size (input shape {tuple(input.shape)})")
     if weight.shape[2:] == (1, 1) and stride != (1, 1) and not any(pads):
         # a strided 1x1 convolution only reads every s-th pixel: subsample (differentiable), then stride 1
         x = x[:, :, ::stride[0], ::stride[1]]
         stride = (1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    y = Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    return y.squeeze(0) if added else y
 
 
-def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
-    """y = b + sum_c x[n,c] scattered through W[c] (the adjoint of conv2d), torch semantics"""
+    """y = b + sum_c x[n,c] scattered through W[c] (the adjoint of conv2d), torch semantics; (C, H, W) inputs too"""
+    x, added = _batched("conv_transpose2d", input, 2)
     stride, padding, output_padding, dilation = map(_pair, (stride, padding, output_padding, dilation))
-    _check_conv_input("conv_transpose2d", x, weight, weight.shape[0])
+    _check_conv_input("conv_transpose2d", x, weight, weight.shape[0], groups)
     if output_padding[0] >= max(stride[0], dilation[0]) or output_padding[1] >= max(stride[1], dilation[1]):
-        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than "
-                         f"stride {stride} or dilation {dilation}")
+        raise RuntimeError(f"conv_transpose2d: output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding {output_padding}, stride {stride}, dilation {dilation}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding, output_padding=output_padding,
-                                 dilation=dilation, groups=groups)
+    y = ConvTranspose2d.apply(*inputs, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, groups=groups)
+    return y.squeeze(0) if added else y
+
+
+def _single(v: Any) -> int:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"expected an int or a 1-tuple, got {v}")
+        return int(v[0])
+    return int(v)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """y[n,o] = b[o] + sum_c W[o,c] (*) x[n,c] over one axis (conv2d on a height-1 image); (C, L) inputs too"""
+    x, added = _batched("conv1d", input, 1)
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv1d: expected a 3-D weight (out, in / groups, k), got {list(weight.shape)}")
+    pad = padding if isinstance(padding, str) else (0, _single(padding))
+    if pad == "same":
+        total = _single(dilation) * (weight.shape[2] - 1)
+        x = x if total == 0 else _pad_last(x, total // 2, total - total // 2)
+        pad = 0
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride)), pad, (1, _single(dilation)), groups)
+    y = y.squeeze(2)
+    return y.squeeze(0) if added else y
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """the adjoint of conv1d (conv_transpose2d on a height-1 image); (C, L) inputs too"""
+    x, added = _batched("conv_transpose1d", input, 1)
+    y = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride)), (0, _single(padding)),
+                         (0, _single(output_padding)), groups, (1, _single(dilation))).squeeze(2)
+    return y.squeeze(0) if added else y
+
+
+def _pad_last(x: Tensor, before: int, after: int) -> Tensor:
+    from .shape import pad
+    return pad(x, (before, after))

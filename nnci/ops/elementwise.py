@@ -1,26 +1,60 @@
-"""Pointwise ops. Each backward is the derivative of its forward, times the incoming grad.
+"""Binary pointwise arithmetic, where, clamp and casts. Each backward is the derivative of its forward times
+the incoming grad; broadcasting is undone by the engine (`unbroadcast`), so binary ops return full-shape grads.
 
-Broadcasting is handled by the engine (`unbroadcast`), so binary ops return full-shape grads.
+Operands are promoted first with torch's rules (nnci/dtypes.py): float32 tensor * 2.5 stays float32,
+int tensor / int tensor is the default float dtype, float32 + float64 tensors is float64.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from .. import dtypes
+from ..autograd.graph import Op
 from ..backend import xp
-from ..tensor import Function, Tensor, _pair, as_tensor
+from ..tensor import Tensor, to_array
 
 
-class Neg(Function):
-    """y = -x;  dx = -g"""
-    def forward(self, x):
-        return -x
+# ----- operands ---------------------------------------------------------------------------------------
+def as_operand(value: Any, dtype: dtypes.dtype) -> Tensor:
+    """A tensor operand of `dtype`: tensors are cast (differentiably when they require grad), numbers wrapped."""
+    if isinstance(value, Tensor):
+        if value._array.dtype == dtype.dtype:
+            return value
+        if value._requires_grad and dtype.is_floating_point:
+            return Cast.apply(value, dtype=dtype.dtype)
+        return Tensor._wrap(value._array.astype(dtype.dtype))
+    if isinstance(value, (int, float, bool, xp.generic)):
+        return Tensor._wrap(xp.asarray(value, dtype=dtype.dtype))  # a number straight to the dtype, no float32 detour
+    return Tensor._wrap(xp.asarray(to_array(value), dtype=dtype.dtype))
 
-    def backward(self, g):
-        return (-g,)
+
+def promote(*operands: Any, floating: bool = False) -> tuple[Tensor, ...]:
+    """The operands as tensors of their torch result type (the default float dtype at least, if floating)."""
+    kind = dtypes.result_type(*operands)
+    if floating and not kind.is_floating_point:
+        kind = dtypes.get_default_dtype()
+    return tuple(as_operand(op, kind) for op in operands)
 
 
-class Add(Function):
+def floating(x: Any) -> Tensor:
+    """x as a floating tensor: integer and bool tensors become the default float dtype (exp, sqrt, ...)."""
+    if not isinstance(x, Tensor):
+        return as_operand(x, dtypes.result_type(x, 1.0))
+    if x._array.dtype.kind == "f":
+        return x
+    return Tensor._wrap(x._array.astype(dtypes.default_numpy()))
+
+
+def constant(array: Any) -> Tensor:
+    """A result without gradient (integer arithmetic, comparisons, rounding)."""
+    return Tensor._wrap(xp.asarray(array))
+
+
+# ----- binary arithmetic --------------------------------------------------------------------------------
+class Add(Op):
     """y = a + b;  da = g, db = g"""
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a + b
 
@@ -28,8 +62,10 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(Op):
     """y = a - b;  da = g, db = -g"""
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a - b
 
@@ -37,8 +73,12 @@ class Sub(Function):
         return g, (-g if self.needs_input_grad[1] else None)
 
 
-class Mul(Function):
-    """y = a * b;  da = g b, db = g a"""
+class Mul(Op):
+    """y = a b;  da = g b, db = g a"""
+
+    def saves(self):
+        return tuple(i for i, needed in ((1, self.needs_input_grad[0]), (0, self.needs_input_grad[1])) if needed)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -49,8 +89,12 @@ class Mul(Function):
         return da, db
 
 
-class Div(Function):
+class Div(Op):
     """y = a / b;  da = g / b, db = -g a / b^2"""
+
+    def saves(self):
+        return (0, 1) if self.needs_input_grad[1] else (1,)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -61,11 +105,13 @@ class Div(Function):
         return da, db
 
 
-class PowScalar(Function):
+class PowScalar(Op):
     """y = x^p for a constant p;  dx = g p x^(p-1)"""
+    saved_inputs = (0,)
+
     def forward(self, x, exponent):
         self.x, self.p = x, exponent
-        return x ** exponent
+        return x ** x.dtype.type(exponent) if x.dtype.kind == "f" else x ** exponent
 
     def backward(self, g):
         p = self.p
@@ -74,106 +120,68 @@ class PowScalar(Function):
         return (g * (p * self.x ** (p - 1)).astype(g.dtype, copy=False),)
 
 
-class Pow(Function):
-    """y = a^b;  da = g b a^(b-1), db = g a^b log(a)"""
+class Pow(Op):
+    """y = a^b;  da = g b a^(b-1), db = g a^b ln(a)  (0 where a <= 0, as torch for a = 0)"""
+
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.y = a ** b
-        return self.y
+        return a ** b
 
     def backward(self, g):
         da = g * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
         db = None
         if self.needs_input_grad[1]:
-            with xp.errstate(divide="ignore", invalid="ignore"):
-                log_a = xp.where(self.a > 0, xp.log(xp.where(self.a > 0, self.a, 1)), 0)
-            db = g * self.y * log_a
+            positive = self.a > 0
+            log_a = xp.log(xp.where(positive, self.a, 1))
+            db = g * xp.where(positive, self.a ** self.b * log_a, 0)
         return da, db
 
 
-class Exp(Function):
-    """y = e^x;  dx = g y"""
-    def forward(self, x):
-        self.y = xp.exp(x)
-        return self.y
+class Remainder(Op):
+    """y = a - b floor(a / b) (the sign of b, as Python's %);  da = g, db = -g floor(a / b)"""
+
+    def saves(self):
+        return (0, 1) if self.needs_input_grad[1] else ()
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.remainder(a, b)
 
     def backward(self, g):
-        return (g * self.y,)
+        db = -g * xp.floor_divide(self.a, self.b) if self.needs_input_grad[1] else None
+        return g, db
 
 
-class Log(Function):
-    """y = ln x;  dx = g / x"""
-    def forward(self, x):
-        self.x = x
-        return xp.log(x)
+class Fmod(Op):
+    """y = a - b trunc(a / b) (the sign of a, as C's fmod);  da = g, db = -g trunc(a / b)"""
 
-    def backward(self, g):
-        return (g / self.x,)
+    def saves(self):
+        return (0, 1) if self.needs_input_grad[1] else ()
 
-
-class Sqrt(Function):
-    """y = sqrt(x);  dx = g / (2 y)"""
-    def forward(self, x):
-        self.y = xp.sqrt(x)
-        return self.y
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.fmod(a, b)
 
     def backward(self, g):
-        return (g / (2 * self.y),)
+        db = -g * xp.trunc(self.a / self.b) if self.needs_input_grad[1] else None
+        return g, db
 
 
-class Sin(Function):
-    """y = sin x;  dx = g cos x"""
-    def forward(self, x):
-        self.x = x
-        return xp.sin(x)
+class Atan2(Op):
+    """y = atan2(a, b);  da = g b / (a^2 + b^2), db = -g a / (a^2 + b^2)"""
 
-    def backward(self, g):
-        return (g * xp.cos(self.x),)
-
-
-class Cos(Function):
-    """y = cos x;  dx = -g sin x"""
-    def forward(self, x):
-        self.x = x
-        return xp.cos(x)
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.arctan2(a, b)
 
     def backward(self, g):
-        return (-g * xp.sin(self.x),)
+        scale = g / (self.a * self.a + self.b * self.b)
+        return scale * self.b, -scale * self.a
 
 
-class Tanh(Function):
-    """y = tanh x;  dx = g (1 - y^2)"""
-    def forward(self, x):
-        self.y = xp.tanh(x)
-        return self.y
-
-    def backward(self, g):
-        return (g * (1 - self.y * self.y),)
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x);  dx = g y (1 - y)"""
-    def forward(self, x):
-        e = xp.exp(-xp.abs(x))  # never overflows
-        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        return self.y
-
-    def backward(self, g):
-        return (g * self.y * (1 - self.y),)
-
-
-class Abs(Function):
-    """y = |x|;  dx = g sign(x)  (0 at 0, as torch)"""
-    def forward(self, x):
-        self.x = x
-        return xp.abs(x)
-
-    def backward(self, g):
-        return (g * xp.sign(self.x),)
-
-
-class Maximum(Function):
+class Maximum(Op):
     """y = max(a, b);  the grad goes to the larger input, split evenly on ties (as torch)"""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp.maximum(a, b)
@@ -183,8 +191,9 @@ class Maximum(Function):
         return g * share, g * (1 - share)
 
 
-class Minimum(Function):
+class Minimum(Op):
     """y = min(a, b);  the grad goes to the smaller input, split evenly on ties (as torch)"""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp.minimum(a, b)
@@ -194,25 +203,10 @@ class Minimum(Function):
         return g * share, g * (1 - share)
 
 
-class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi (torch passes the grad at the bounds)"""
-    def forward(self, x, low=None, high=None):
-        self.mask = xp.ones(x.shape, dtype=bool)
-        y = x
-        if low is not None:
-            self.mask &= x >= low
-            y = xp.maximum(y, xp.asarray(low, x.dtype))
-        if high is not None:
-            self.mask &= x <= high
-            y = xp.minimum(y, xp.asarray(high, x.dtype))
-        return y
-
-    def backward(self, g):
-        return (g * self.mask,)
-
-
-class Where(Function):
+class Where(Op):
     """y = a where cond else b;  da = g [cond], db = g [not cond]"""
+    saved_inputs = ()
+
     def forward(self, a, b, condition):
         self.condition = condition
         return xp.where(condition, a, b)
@@ -222,113 +216,219 @@ class Where(Function):
         return xp.where(self.condition, g, zero), xp.where(self.condition, zero, g)
 
 
-class Cast(Function):
-    """y = x as another float dtype;  dx = g cast back"""
+class Clamp(Op):
+    """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi (torch passes the grad at the bounds)"""
+    saved_inputs = ()
+
+    def forward(self, x, low=None, high=None):
+        self.mask = None
+        y = x
+        if low is not None:
+            self.mask = x >= low
+            y = xp.maximum(y, xp.asarray(low, x.dtype))
+        if high is not None:
+            below = x <= high
+            self.mask = below if self.mask is None else self.mask & below
+            y = xp.minimum(y, xp.asarray(high, x.dtype))
+        if y is x:
+            y = x.copy()
+        return y
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Cast(Op):
+    """y = x as another floating dtype;  dx = g (cast back by the engine)"""
+    saved_inputs = ()
+
     def forward(self, x, dtype):
-        self.dtype = x.dtype
         return x.astype(dtype)
 
     def backward(self, g):
-        return (g.astype(self.dtype),)
+        return (g,)
 
 
-# ----- the functional forms, attached to Tensor as methods in ops/__init__.py ---------------
-def exp(x: Tensor) -> Tensor:
-    """e^x"""
-    return Exp.apply(x)
+# ----- the functional forms (torch's names) -----------------------------------------------------------
+def _scaled(other: Any, alpha: Any) -> Any:
+    return other if alpha is None or alpha == 1 else mul(other, alpha)
 
 
-def log(x: Tensor) -> Tensor:
-    """ln x"""
-    return Log.apply(x)
+def add(input: Any, other: Any, *, alpha: Any = None, out: Tensor | None = None) -> Tensor:
+    """input + alpha other"""
+    return _out(Add.apply(*promote(input, _scaled(other, alpha))), out)
 
 
-def sqrt(x: Tensor) -> Tensor:
-    """sqrt(x)"""
-    return Sqrt.apply(x)
+def sub(input: Any, other: Any, *, alpha: Any = None, out: Tensor | None = None) -> Tensor:
+    """input - alpha other"""
+    return _out(Sub.apply(*promote(input, _scaled(other, alpha))), out)
 
 
-def sin(x: Tensor) -> Tensor:
-    """sin x"""
-    return Sin.apply(x)
+subtract = sub
 
 
-def cos(x: Tensor) -> Tensor:
-    """cos x"""
-    return Cos.apply(x)
+def rsub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:
+    """other - alpha input"""
+    return sub(other, input, alpha=alpha)
 
 
-def tanh(x: Tensor) -> Tensor:
-    """tanh x"""
-    return Tanh.apply(x)
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """input other"""
+    return _out(Mul.apply(*promote(input, other)), out)
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x)"""
-    return Sigmoid.apply(x)
+multiply = mul
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001 - torch's name
-    """|x|"""
-    return Abs.apply(x)
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    """input / other (true division); rounding_mode 'trunc' or 'floor' rounds the quotient"""
+    if rounding_mode is None:
+        return _out(Div.apply(*promote(input, other, floating=True)), out)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
+    a, b = promote(input, other)
+    if a._array.dtype.kind in "iub":
+        if rounding_mode == "floor":
+            return _out(constant(xp.floor_divide(a._array, b._array)), out)
+        return _out(constant((xp.trunc(a._array / b._array)).astype(a._array.dtype)), out)
+    quotient = Div.apply(a, b)
+    return _out(constant(xp.floor(quotient._array) if rounding_mode == "floor" else xp.trunc(quotient._array)), out)
 
 
-def square(x: Tensor) -> Tensor:
-    """x^2"""
-    return PowScalar.apply(x, exponent=2)
+divide = true_divide = div
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    """elementwise max(a, b)"""
-    return Maximum.apply(*_pair(a, b))
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """floor(input / other) (no gradient, as torch)"""
+    a, b = promote(input, other)
+    return constant(xp.floor_divide(a._array, b._array))
 
 
-def minimum(a: Any, b: Any) -> Tensor:
-    """elementwise min(a, b)"""
-    return Minimum.apply(*_pair(a, b))
+def remainder(input: Any, other: Any) -> Tensor:
+    """input - other floor(input / other): the sign of other, as Python's %"""
+    return Remainder.apply(*promote(input, other))
 
 
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    """min(max(x, min), max)"""
-    if min is None and max is None:
-        raise ValueError("clamp needs at least one of min and max")
-    return Clamp.apply(x, low=min, high=max)
+def fmod(input: Any, other: Any) -> Tensor:
+    """input - other trunc(input / other): the sign of input, as C's fmod"""
+    return Fmod.apply(*promote(input, other))
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """a where condition holds, else b"""
-    cond = as_tensor(condition).data.astype(bool)
-    a, b = _pair(a, b)
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
+    """input ** exponent"""
+    if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        base = input
+        if base._array.dtype.kind in "iub" and isinstance(exponent, float):
+            base = floating(base)
+        if base._array.dtype.kind in "iub" and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return PowScalar.apply(base, exponent=exponent)
+    a, b = promote(input, exponent)
+    if a._array.dtype.kind in "iu" and xp.any(b._array < 0):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return Pow.apply(a, b)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent in float64"""
+    return pow(as_operand(input, dtypes.float64), as_operand(exponent, dtypes.float64)
+               if isinstance(exponent, Tensor) else exponent)
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    """the angle of (other, input): atan(input / other) in the right quadrant"""
+    return Atan2.apply(*promote(input, other, floating=True))
+
+
+arctan2 = atan2
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """elementwise max(input, other)"""
+    return Maximum.apply(*promote(input, other))
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """elementwise min(input, other)"""
+    return Minimum.apply(*promote(input, other))
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """input where condition holds, else other; where(condition) alone is nonzero(as_tuple=True)"""
+    cond = to_array(condition).astype(bool, copy=False)
+    if input is None and other is None:
+        return tuple(constant(i.astype(xp.int64)) for i in xp.nonzero(cond))
+    a, b = promote(input, other)
     return Where.apply(a, b, condition=cond)
 
 
-def add(a: Any, b: Any) -> Tensor:
-    """a + b"""
-    return Add.apply(*_pair(a, b))
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """min(max(input, min), max); min and max may be numbers or tensors"""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        y = input
+        if min is not None:
+            low, y = promote(min, y)
+            y = where(y < low, low, y)
+        if max is not None:
+            high, y = promote(max, y)
+            y = where(y > high, high, y)
+        return _out(y, out)
+    kind = dtypes.result_type(input, *(v for v in (min, max) if v is not None))
+    return _out(Clamp.apply(as_operand(input, kind), low=min, high=max), out)
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b"""
-    return Sub.apply(*_pair(a, b))
+clip = clamp
 
 
-def mul(a: Any, b: Any) -> Tensor:
-    """a * b"""
-    return Mul.apply(*_pair(a, b))
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """a / b"""
-    return Div.apply(*_pair(a, b))
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
 
 
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
-    """a ** b"""
-    if isinstance(b, (int, float)) and isinstance(a, Tensor):
-        return PowScalar.apply(a, exponent=b)
-    return Pow.apply(*_pair(a, b))
+def cast(x: Tensor, dtype: dtypes.dtype) -> Tensor:
+    """x as `dtype`: differentiable between floating dtypes, a plain conversion otherwise"""
+    if x._requires_grad and dtype.is_floating_point:
+        return Cast.apply(x, dtype=dtype.dtype)
+    return Tensor._wrap(x._array.astype(dtype.dtype))
 
 
-def neg(a: Tensor) -> Tensor:
-    """-a"""
-    return Neg.apply(a)
+def lerp(input: Any, end: Any, weight: Any) -> Tensor:
+    """input + weight (end - input)"""
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value tensor1 tensor2"""
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value tensor1 / tensor2"""
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+def hypot(input: Any, other: Any) -> Tensor:
+    """sqrt(input^2 + other^2)"""
+    from .pointwise import sqrt
+    return sqrt(add(mul(input, input), mul(other, other)))
+
+
+def _out(result: Tensor, out: Tensor | None) -> Tensor:
+    """torch's out= argument: the result written into `out` (resized if needed)."""
+    if out is None:
+        return result
+    if out._requires_grad and out._grad_fn is None:
+        from ..autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():
+            raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one "
+                               "of the arguments requires grad.")
+    if out._array.shape != result._array.shape:
+        out._array = xp.empty(result._array.shape, out._array.dtype)
+    xp.copyto(out._array, result._array, casting="unsafe")
+    out._bump_version()
+    return out

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..backend import xp
-from ..tensor import Function, Tensor
+from ..autograd.graph import Op
+from ..tensor import Tensor
 from .shape import pad, stack
 
 NORMS = ("backward", "ortho", "forward")
@@ -35,11 +36,12 @@ def _to_pairs(values: xp.ndarray, dtype: xp.dtype) -> xp.ndarray:
 def _check_pairs(x: Tensor, name: str) -> None:
     if x.ndim < 3 or x.shape[-1] != 2:
         raise ValueError(f"{name}: expected a complex tensor as (..., H, W, 2) real/imaginary pairs, got shape "
-                         f"{x.shape}")
+                         f"{tuple(x.shape)}")
 
 
-class FFT2(Function):
+class FFT2(Op):
     """y = s F x over the last two axes;  dx = s conj(F) g  (the inverse transform with the adjoint norm)"""
+    saved_inputs = ()
     def forward(self, x, norm, inverse):
         self.norm, self.inverse = norm, inverse
         transform = xp.fft.ifft2 if inverse else xp.fft.fft2
@@ -50,8 +52,9 @@ class FFT2(Function):
         return (_to_pairs(adjoint(_to_complex(g), norm=_ADJOINT_NORM[self.norm]), g.dtype),)
 
 
-class RFFT2(Function):
+class RFFT2(Op):
     """y = first W//2+1 columns of s F x for real x;  dx = Re(s conj(F) [g; 0])"""
+    saved_inputs = ()
     def forward(self, x, norm):
         self.norm, self.width = norm, x.shape[-1]
         return _to_pairs(xp.fft.rfft2(x, norm=norm), x.dtype)
@@ -62,9 +65,10 @@ class RFFT2(Function):
         return (xp.fft.ifft2(full, norm=_ADJOINT_NORM[self.norm]).real.astype(g.dtype, copy=False),)
 
 
-class IRFFT2(Function):
+class IRFFT2(Op):
     """y = real signal of Hermitian half-spectrum x;  dx = rfft2(g) with the columns that stand for two
     conjugate frequencies counted twice"""
+    saved_inputs = ()
     def forward(self, x, size, norm):
         self.norm, self.size = norm, size
         return xp.fft.irfft2(_to_complex(x), s=size, norm=norm).astype(x.dtype, copy=False)
@@ -91,7 +95,7 @@ def ifft2(x: Tensor, norm: str = "backward") -> Tensor:
 def rfft2(x: Tensor, norm: str = "backward") -> Tensor:
     """fft2 of a real (..., H, W) tensor, keeping the W//2+1 non-redundant columns: (..., H, W//2+1, 2)"""
     if x.ndim < 2:
-        raise ValueError(f"rfft2: expected at least 2 dimensions, got shape {x.shape}")
+        raise ValueError(f"rfft2: expected at least 2 dimensions, got shape {tuple(x.shape)}")
     return RFFT2.apply(x, norm=_check_norm(norm))
 
 
@@ -126,7 +130,7 @@ def fft_conv2d(x: Tensor, kernel: Tensor) -> Tensor:
     """y = x * k (true convolution, zero outside x, output the size of x, kernel centred at (kh//2, kw//2)),
     computed as irfft2(rfft2(x) rfft2(k)); kernel (kh, kw) or broadcastable (..., kh, kw)"""
     if x.ndim < 2 or kernel.ndim < 2:
-        raise ValueError(f"fft_conv2d: image {x.shape} and kernel {kernel.shape} need at least 2 dimensions")
+        raise ValueError(f"fft_conv2d: image {tuple(x.shape)} and kernel {tuple(kernel.shape)} need at least 2 dimensions")
     height, width = x.shape[-2:]
     kh, kw = kernel.shape[-2:]
     size = (height + kh - 1, width + kw - 1)  # room for the full linear convolution: no wrap-around

@@ -5,7 +5,8 @@ import math
 from typing import Any
 
 from ..backend import sliding_window_view, xp
-from ..tensor import Function, Tensor
+from ..autograd.graph import Op
+from ..tensor import Tensor
 from .conv import _pair
 
 
@@ -39,8 +40,9 @@ def _pad_for_pool(x: Any, padding, kernel, stride, dilation, out_hw, value: floa
     return xp.pad(x, widths, constant_values=value) if any(sum(w) for w in widths) else x
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     """y = max over each window;  dx = g routed to the first maximum of each window (raster order, as torch)"""
+    saved_inputs = ()
     fast_2x2 = True  # the tournament below for 2x2 windows of stride 2; off, every window takes the general path
 
     def forward(self, x, kernel, stride, padding, dilation, out_hw):
@@ -107,8 +109,9 @@ class MaxPool2d(Function):
         return (dx[:, :, ph:ph + self.shape[2], pw:pw + self.shape[3]],)
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Op):
     """y = sum over each window / divisor;  dx = g / divisor spread over each window"""
+    saved_inputs = ()
     def forward(self, x, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
         dilation = (1, 1)
         self.shape, self.kernel, self.stride, self.padding, self.out_hw = x.shape, kernel, stride, padding, out_hw
@@ -141,31 +144,140 @@ class AvgPool2d(Function):
 
 
 def _pool_args(name: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     kernel = _pair(kernel_size)
-    stride = kernel if stride is None or stride == [] else _pair(stride)
+    stride = kernel if stride is None or stride == [] or stride == () else _pair(stride)
     padding, dilation = _pair(padding), _pair(dilation)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel {kernel}")
+        raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but got pad={padding}, "
+                           f"kernel_size={kernel}")
     out_hw = tuple(_pooled_size(x.shape[2 + a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode)
                    for a in range(2))
     if min(out_hw) < 1:
-        raise ValueError(f"{name}: input {x.shape} is too small for kernel {kernel} (output would be {out_hw})")
+        raise RuntimeError(f"{name}: Given input size {tuple(x.shape[1:])}, the calculated output size "
+                           f"{(x.shape[1],) + out_hw} is too small (kernel {kernel}, stride {stride})")
     return kernel, stride, padding, dilation, out_hw
 
 
-def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False) -> Tensor:
-    """y[n,c,h,w] = max of x over the window at (h s, w s)"""
+def _batched(name: str, x: Tensor) -> tuple[Tensor, bool]:
+    if x.ndim == 3:
+        return x.unsqueeze(0), True
+    if x.ndim != 4:
+        raise RuntimeError(f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    return x, False
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n,c,h,w] = max of x over the window at (h s, w s); (C, H, W) inputs too"""
+    x, added = _batched("max_pool2d", input)
     kernel, stride, padding, dilation, out_hw = _pool_args("max_pool2d", x, kernel_size, stride, padding,
                                                            dilation, ceil_mode)
-    return MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, out_hw=out_hw)
+    y = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, out_hw=out_hw)
+    if return_indices:
+        indices = Tensor._wrap(_max_indices(x._array, kernel, stride, padding, dilation, out_hw))
+        return (y.squeeze(0), indices.squeeze(0)) if added else (y, indices)
+    return y.squeeze(0) if added else y
 
 
-def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+def _max_indices(x: Any, kernel, stride, padding, dilation, out_hw) -> Any:
+    """For each window, the flat index (row * W + column, in the unpadded input) of its first maximum."""
+    h, w = x.shape[2:]
+    xpad = _pad_for_pool(x, padding, kernel, stride, dilation, out_hw, -xp.inf)
+    best = index = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            rows, cols = _offset_slices(i, j, stride, dilation, out_hw)
+            view = xpad[:, :, rows, cols]
+            r = xp.arange(out_hw[0])[:, None] * stride[0] + i * dilation[0] - padding[0]
+            c = xp.arange(out_hw[1])[None, :] * stride[1] + j * dilation[1] - padding[1]
+            flat = xp.broadcast_to(r * w + c, view.shape)
+            if best is None:
+                best, index = view.copy(), flat.copy()
+                continue
+            better = view > best
+            xp.copyto(best, view, where=better)
+            xp.copyto(index, flat, where=better)
+    return index.astype(xp.int64)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """y[n,c,h,w] = mean of x over the window at (h s, w s)"""
+    """y[n,c,h,w] = mean of x over the window at (h s, w s); (C, H, W) inputs too"""
+    x, added = _batched("avg_pool2d", input)
     kernel, stride, padding, _, out_hw = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    return AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, out_hw=out_hw,
-                           count_include_pad=count_include_pad, divisor_override=divisor_override)
+    y = AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, out_hw=out_hw,
+                        count_include_pad=count_include_pad, divisor_override=divisor_override)
+    return y.squeeze(0) if added else y
+
+
+def _as_2d(name: str, input: Tensor) -> tuple[Tensor, bool]:
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {tuple(input.shape)}")
+    return input.unsqueeze(-2), input.ndim == 2
+
+
+def _one(v: Any) -> Any:
+    return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n,c,l] = max of x over the window at l s"""
+    x, _ = _as_2d("max_pool1d", input)
+    out = max_pool2d(x, (1, _one(kernel_size)), None if stride is None else (1, _one(stride)), (0, _one(padding)),
+                     (1, _one(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """y[n,c,l] = mean of x over the window at l s"""
+    x, _ = _as_2d("avg_pool1d", input)
+    return avg_pool2d(x, (1, _one(kernel_size)), None if stride is None else (1, _one(stride)), (0, _one(padding)),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+def _bins(size: int, count: int) -> list[tuple[int, int]]:
+    return [((i * size) // count, -(-((i + 1) * size) // count)) for i in range(count)]
+
+
+def _adaptive(input: Tensor, output_size: Any, reduce: str, name: str) -> Tensor:
+    from .reduce import amax, mean
+    from .shape import stack
+    x = input
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = x.shape[-2:]
+    out_h, out_w = out_h or h, out_w or w
+    if reduce == "mean" and h % out_h == 0 and w % out_w == 0:  # equal bins: one pooling op
+        return avg_pool2d(x, (h // out_h, w // out_w))
+    if reduce == "max" and h % out_h == 0 and w % out_w == 0:
+        return max_pool2d(x, (h // out_h, w // out_w))
+    pick = mean if reduce == "mean" else amax
+    rows = [stack([pick(x[..., r0:r1, c0:c1], (-2, -1)) for c0, c1 in _bins(w, out_w)], -1) for r0, r1 in _bins(h, out_h)]
+    return stack(rows, -2)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """y[n,c,i,j] = mean of x over the bin [floor(i H / h), ceil((i + 1) H / h)) x (the same for columns)"""
+    _batched("adaptive_avg_pool2d", input)
+    return _adaptive(input, output_size, "mean", "adaptive_avg_pool2d")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+    """y[n,c,i,j] = max of x over the bin [floor(i H / h), ceil((i + 1) H / h)) x (the same for columns)"""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported by nnci")
+    _batched("adaptive_max_pool2d", input)
+    return _adaptive(input, output_size, "max", "adaptive_max_pool2d")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    x, _ = _as_2d("adaptive_avg_pool1d", input)
+    return _adaptive(x, (1, _one(output_size)), "mean", "adaptive_avg_pool1d").squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+    x, _ = _as_2d("adaptive_max_pool1d", input)
+    return _adaptive(x, (1, _one(output_size)), "max", "adaptive_max_pool1d").squeeze(-2)

@@ -1,24 +1,47 @@
-"""Reductions over dimensions: sum, max/min (values and indices), and mean/var composed from sum."""
+"""Reductions over dimensions: sum, prod, max/min (values and indices), cumulative sums and products,
+logsumexp, and mean/var composed from sum."""
 from __future__ import annotations
 
+import builtins
+from collections import namedtuple
 from typing import Any
 
+from .. import dtypes
+from ..autograd.graph import Op
 from ..backend import xp
-from ..tensor import Function, MaxResult, Tensor
+from ..tensor import Tensor
+from .elementwise import constant, floating
+
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
 
 
-def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
-    if dim is None:
+def axes_of(dim: Any, ndim: int) -> tuple[int, ...]:
+    """Normalised, sorted reduction axes; None or () means all of them."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(d % ndim if ndim else 0 for d in dims))
+    limit = builtins.max(ndim, 1)
+    for d in dims:
+        if not -limit <= int(d) < limit:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-limit}, {limit - 1}], but got {d})")
+    axes = tuple(sorted(int(d) % limit if ndim else 0 for d in dims))
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {axes} appears multiple times in the list of dims")
+    return axes if ndim else ()
 
 
-class Sum(Function):
+def _dim_argument(dim: Any, axis: Any) -> Any:
+    return axis if dim is None else dim
+
+
+class Sum(Op):
     """y = sum_dim x;  dx = g broadcast back over dim"""
-    def forward(self, x, axes, keepdim):
+    saved_inputs = ()
+
+    def forward(self, x, axes, keepdim, dtype=None):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
 
     def backward(self, g):
         if not self.keepdim:
@@ -26,22 +49,56 @@ class Sum(Function):
         return (xp.broadcast_to(g, self.shape),)
 
 
-class Extreme(Function):
-    """y = max (or min) over dim;  dx = g spread evenly over the positions that attain it"""
-    def forward(self, x, axes, keepdim, largest):
+class Prod(Op):
+    """y = prod_dim x;  dx_i = g prod_{j != i} x_j (exact where x has zeros)"""
+
+    def forward(self, x, axes, keepdim):
         self.x, self.axes, self.keepdim = x, axes, keepdim
-        self.y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
-        return self.y if keepdim else self.y.squeeze(axis=axes)
+        self.y = x.prod(axis=axes, keepdims=True)
+        out = self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return out.copy()
 
     def backward(self, g):
         if not self.keepdim:
             g = xp.expand_dims(g, self.axes)
-        hit = self.x == self.y
+        x = self.x
+        zeros = x == 0
+        if not zeros.any():
+            return (g * self.y / x,)
+        # with zeros: the product of the others, by moving the reduced axes last and using prefix/suffix products
+        moved = xp.moveaxis(x, self.axes, tuple(range(x.ndim - len(self.axes), x.ndim)))
+        flat = moved.reshape(moved.shape[:x.ndim - len(self.axes)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+        others = (before * after).reshape(moved.shape)
+        others = xp.moveaxis(others, tuple(range(x.ndim - len(self.axes), x.ndim)), self.axes)
+        return (g * others,)
+
+
+class Extreme(Op):
+    """y = max (or min) over dims;  dx = g spread evenly over the positions that attain it (as torch's amax)"""
+
+    def forward(self, x, axes, keepdim, largest):
+        self.x, self.axes, self.keepdim = x, axes, keepdim
+        if x.size == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                               "reduction dim with the 'dim' argument.")
+        self.y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        out = self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return out.copy()  # the output may be changed in place; backward reads its own y
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.axes)
+        hit = (self.x == self.y) | (xp.isnan(self.x) & xp.isnan(self.y))
         return (hit * (g / hit.sum(axis=self.axes, keepdims=True)),)
 
 
-class ExtremeAlong(Function):
-    """y = max (or min) along one dim, with indices;  dx = g at the first position that attains it"""
+class ExtremeAlong(Op):
+    """y = max (or min) along one dim, with indices;  dx = g at the position the index names"""
+    saved_inputs = ()
+
     def forward(self, x, axis, keepdim, indices):
         self.shape, self.axis, self.indices, self.keepdim = x.shape, axis, indices, keepdim
         y = xp.take_along_axis(x, xp.expand_dims(indices, axis), axis)
@@ -55,79 +112,265 @@ class ExtremeAlong(Function):
         return (dx,)
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """sum of x over dim (all dims when None)"""
-    return Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+class Cumsum(Op):
+    """y_i = sum_{j <= i} x_j along dim;  dx_i = sum_{j >= i} g_j"""
+    saved_inputs = ()
+
+    def forward(self, x, axis, dtype=None):
+        self.axis = axis
+        return xp.cumsum(x, axis=axis, dtype=dtype)
+
+    def backward(self, g):
+        return (xp.flip(xp.cumsum(xp.flip(g, self.axis), axis=self.axis), self.axis),)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """sum(x) / n over dim"""
-    axes = _axes(dim, x.ndim)
+class Cumprod(Op):
+    """y_i = prod_{j <= i} x_j along dim;  dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j"""
+    saves_output = True
+
+    def forward(self, x, axis):
+        self.x, self.axis = x, axis
+        self.y = xp.cumprod(x, axis=axis)
+        return self.y
+
+    def backward(self, g):
+        x, y, axis = self.x, self.y, self.axis
+        if not (x == 0).any():
+            return (xp.flip(xp.cumsum(xp.flip(g * y, axis), axis=axis), axis) / x,)
+        moved_x, moved_g = xp.moveaxis(x, axis, -1), xp.moveaxis(g, axis, -1)
+        n = moved_x.shape[-1]
+        dx = xp.zeros_like(moved_x)
+        for i in range(n):  # exact with zeros: the products that skip x_i
+            others = moved_x.copy()
+            others[..., i] = 1
+            partial = xp.cumprod(others, axis=-1)
+            dx[..., i] = (moved_g[..., i:] * partial[..., i:]).sum(axis=-1)
+        return (xp.moveaxis(dx, -1, axis),)
+
+
+class LogSumExp(Op):
+    """y = log sum_dim e^x;  dx = g softmax(x) over dim"""
+    saved_inputs = ()
+
+    def forward(self, x, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        peak = x.max(axis=axes, keepdims=True)
+        peak = xp.where(xp.isfinite(peak), peak, 0)
+        self.e = xp.exp(x - peak)
+        total = self.e.sum(axis=axes, keepdims=True)
+        self.total = total
+        y = xp.log(total) + peak
+        return y if keepdim else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.axes)
+        return (g * self.e / self.total,)
+
+
+# ----- functional forms ---------------------------------------------------------------------------------
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:  # noqa: A001
+    """sum of input over dim (all dims when None); integer and bool tensors sum as int64"""
+    dim = _dim_argument(dim, axis)
+    if dtype is None and input._array.dtype.kind in "iub":
+        dtype = dtypes.int64
+    target = None if dtype is None else dtypes.as_dtype(dtype).dtype
+    return Sum.apply(input, axes=axes_of(dim, input.ndim), keepdim=keepdim, dtype=target)
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """sum ignoring NaN"""
+    from .elementwise import where
+    from .compare import isnan
+    return sum(where(isnan(input), 0.0, input), dim, keepdim)
+
+
+def _count(input: Tensor, axes: tuple) -> int:
     count = 1
     for a in axes:
-        count *= x.shape[a]
-    return sum(x, axes, keepdim) * (1.0 / count)
+        count *= input.shape[a]
+    return count
 
 
-def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-        correction: int | None = None) -> Tensor:
-    """sum (x - mean)^2 / (n - correction) over dim; correction 1 (unbiased) by default, as torch"""
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    """sum(input) / n over dim"""
+    dim = _dim_argument(dim, axis)
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._array.dtype.kind != "f":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {_type_name(input)}")
+    axes = axes_of(dim, input.ndim)
+    count = _count(input, axes)
+    return sum(input, axes, keepdim) * (1.0 / count if count else float("nan"))
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """mean over the values that are not NaN"""
+    from .compare import isnan
+    valid = 1 - isnan(input).to(input.dtype)
+    return nansum(input, dim, keepdim) / sum(valid, dim, keepdim)
+
+
+def _type_name(input: Tensor) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(input._array.dtype.name, input._array.dtype.name)
+
+
+def _correction(dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
+    if isinstance(dim, bool):  # var(input, unbiased) overload
+        dim, unbiased = None, dim
     if correction is None:
         correction = 0 if unbiased is False else 1
-    axes = _axes(dim, x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
+    return dim, correction
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis: Any = None) -> Tensor:
+    """sum (x - mean)^2 / (n - correction) over dim; correction 1 (unbiased) by default, as torch"""
+    dim, correction = _correction(_dim_argument(dim, axis), unbiased, correction)
+    x = floating(input)
+    axes = axes_of(dim, x.ndim)
+    count = _count(x, axes)
     centered = x - mean(x, axes, keepdim=True)
     scale = 1.0 / (count - correction) if count > correction else float("nan")
     return sum(centered * centered, axes, keepdim) * scale
 
 
-def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-        correction: int | None = None) -> Tensor:
-    """sqrt(var(x))"""
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis: Any = None) -> Tensor:
+    """sqrt(var(input))"""
+    return var(input, dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
 
 
-def _extreme(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
-    if dim is None or isinstance(dim, (tuple, list)):
-        return Extreme.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim, largest=largest)
-    axis = dim % x.ndim
-    indices = x.data.argmax(axis=axis) if largest else x.data.argmin(axis=axis)
-    values = ExtremeAlong.apply(x, axis=axis, keepdim=keepdim, indices=indices)
-    idx = Tensor(xp.expand_dims(indices, axis) if keepdim else indices)
-    return MaxResult(values, idx.long())
+def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(var, mean)"""
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(floating(input), None if isinstance(dim, bool)
+                                                                             else dim, keepdim)
 
 
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """max of x: a tensor when dim is None, else (values, indices) along dim"""
-    return _extreme(x, dim, keepdim, largest=True)
+def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(std, mean)"""
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(floating(input), None if isinstance(dim, bool)
+                                                                             else dim, keepdim)
 
 
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """min of x: a tensor when dim is None, else (values, indices) along dim"""
-    return _extreme(x, dim, keepdim, largest=False)
+def _extreme(input: Tensor, dim: Any, keepdim: bool, largest: bool, result: Any) -> Any:
+    from .elementwise import maximum, minimum
+    if isinstance(dim, Tensor):  # max(a, b): the elementwise maximum
+        return maximum(input, dim) if largest else minimum(input, dim)
+    if dim is None:
+        return Extreme.apply(input, axes=axes_of(None, input.ndim), keepdim=False, largest=largest)
+    axis = axes_of(dim, input.ndim)
+    axis = axis[0] if axis else 0
+    array = input._array if input.ndim else input._array.reshape(1)
+    if array.shape[axis] == 0:
+        raise IndexError(f"max(): Expected reduction dim {dim} to have non-zero size.")
+    indices = _arg_extreme(array, axis, largest)
+    if input.ndim == 0:
+        return result(input.clone(), constant(xp.asarray(0, xp.int64)))
+    values = ExtremeAlong.apply(input, axis=axis, keepdim=keepdim, indices=indices)
+    return result(values, constant(xp.expand_dims(indices, axis) if keepdim else indices))
 
 
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def _arg_extreme(array: Any, axis: int, largest: bool) -> Any:
+    """First position of the max (min) along axis; NaN counts as the extreme, as in torch."""
+    found = array.argmax(axis=axis) if largest else array.argmin(axis=axis)
+    if array.dtype.kind == "f":
+        nan = xp.isnan(array)
+        if nan.any():
+            found = xp.where(nan.any(axis=axis), nan.argmax(axis=axis), found)
+    return found.astype(xp.int64)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """max of input: a tensor when dim is None, (values, indices) along dim, max(a, b) elementwise"""
+    return _extreme(input, dim, keepdim, True, max_result)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """min of input: a tensor when dim is None, (values, indices) along dim, min(a, b) elementwise"""
+    return _extreme(input, dim, keepdim, False, min_result)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """max over dims, grad split evenly among ties"""
-    return Extreme.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim, largest=True)
+    return Extreme.apply(input, axes=axes_of(dim, input.ndim), keepdim=keepdim, largest=True)
 
 
-def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """min over dims, grad split evenly among ties"""
-    return Extreme.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim, largest=False)
+    return Extreme.apply(input, axes=axes_of(dim, input.ndim), keepdim=keepdim, largest=False)
 
 
-def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def aminmax(input: Tensor, *, dim: Any = None, keepdim: bool = False) -> Any:
+    """(amin, amax)"""
+    result = namedtuple("aminmax", ["min", "max"])
+    return result(amin(input, () if dim is None else dim, keepdim), amax(input, () if dim is None else dim, keepdim))
+
+
+def _arg(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
+    if dim is None:
+        found = _arg_extreme(input._array.reshape(-1), 0, largest)
+        return constant(found.reshape((1,) * input.ndim) if keepdim else found)
+    axis = axes_of(dim, input.ndim)[0] if input.ndim else 0
+    found = _arg_extreme(input._array if input.ndim else input._array.reshape(1), axis, largest)
+    return constant(xp.expand_dims(found, axis) if keepdim and input.ndim else found)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
     """index of the largest value (over the flattened tensor when dim is None)"""
-    if dim is None:
-        return Tensor(xp.asarray(x.data.argmax(), dtype=xp.int64))
-    return Tensor(x.data.argmax(axis=dim, keepdims=keepdim).astype(xp.int64))
+    return _arg(input, _dim_argument(dim, axis), keepdim, True)
 
 
-def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
     """index of the smallest value (over the flattened tensor when dim is None)"""
-    if dim is None:
-        return Tensor(xp.asarray(x.data.argmin(), dtype=xp.int64))
-    return Tensor(x.data.argmin(axis=dim, keepdims=keepdim).astype(xp.int64))
+    return _arg(input, _dim_argument(dim, axis), keepdim, False)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """product of input over dim (all dims when None)"""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input._array.dtype.kind in "iub":
+        input = input.to(dtypes.int64)
+    return Prod.apply(input, axes=axes_of(dim, input.ndim), keepdim=keepdim if dim is not None else False)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """running sum along dim"""
+    if dtype is None and input._array.dtype.kind in "iub":
+        dtype = dtypes.int64
+    target = None if dtype is None else dtypes.as_dtype(dtype).dtype
+    return Cumsum.apply(input, axis=axes_of(dim, input.ndim)[0] if input.ndim else 0, dtype=target)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """running product along dim"""
+    if dtype is not None:
+        input = input.to(dtype)
+    return Cumprod.apply(input, axis=axes_of(dim, input.ndim)[0] if input.ndim else 0)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log sum e^x over dim, computed stably"""
+    return LogSumExp.apply(floating(input), axes=axes_of(dim, input.ndim), keepdim=keepdim)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every value over dim is nonzero"""
+    axes = axes_of(dim, input.ndim)
+    return constant(input._array.astype(bool).all(axis=axes, keepdims=keepdim))
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some value over dim is nonzero"""
+    axes = axes_of(dim, input.ndim)
+    return constant(input._array.astype(bool).any(axis=axes, keepdims=keepdim))
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    """how many values over dim are nonzero"""
+    return constant(xp.asarray(xp.count_nonzero(input._array, axis=axes_of(dim, input.ndim)), dtype=xp.int64))

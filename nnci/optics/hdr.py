@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..ops.fft import fft_conv2d
-from ..tensor import Tensor, as_tensor, randn
+from ..creation import as_tensor, randn
+from ..tensor import Tensor
 
 MU = 5000.0  # mu-law compression used for the loss and the metrics (as in HDR reconstruction work)
 

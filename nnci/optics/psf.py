@@ -9,7 +9,8 @@ from ..backend import generator, xp
 from ..nn.module import Module, Parameter
 from ..ops.activation import softmax
 from ..ops.fft import abs_squared, complex_exp, fft2
-from ..tensor import Tensor, as_tensor
+from ..creation import as_tensor
+from ..tensor import Tensor
 
 
 def _check_size(size: int, owner: str) -> int:
@@ -82,9 +83,9 @@ class DiffractivePSF(Module):
         self.size = _check_size(size, "DiffractivePSF")
         grid = 2 * (size + 1)
         rows, cols = xp.mgrid[:grid, :grid] - (grid - 1) / 2
-        self.register_buffer("aperture", Tensor((rows ** 2 + cols ** 2 <= (grid / 4) ** 2).astype(xp.float32)))
+        self.register_buffer("aperture", as_tensor((rows ** 2 + cols ** 2 <= (grid / 4) ** 2).astype(xp.float32)))
         # (-1)^(m+n) in the pupil moves the spectrum's origin to the grid centre (an fftshift by modulation)
-        self.register_buffer("shift", Tensor((1 - 2 * ((xp.add.outer(xp.arange(grid), xp.arange(grid))) % 2))
+        self.register_buffer("shift", as_tensor((1 - 2 * ((xp.add.outer(xp.arange(grid), xp.arange(grid))) % 2))
                                              .astype(xp.float32)))
         self.phase = Parameter(generator().normal(0.0, jitter, (grid, grid)).astype(xp.float32))
 

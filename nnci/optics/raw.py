@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from ..backend import xp
 from ..ops.conv import conv2d
 from ..ops.shape import pad
-from ..tensor import Tensor, as_tensor
+from ..creation import as_tensor
+from ..tensor import Tensor
 
 # sRGB primaries to CIE XYZ (D65), IEC 61966-2-1.
 RGB_TO_XYZ = xp.array([[0.4124564, 0.3575761, 0.1804375],
@@ -118,7 +119,7 @@ def demosaic_bilinear(mosaic_image: Tensor) -> Tensor:
     mosaic_image = as_tensor(mosaic_image)
     if mosaic_image.ndim != 4 or mosaic_image.shape[1] != 1 or mosaic_image.shape[2] % 2 or mosaic_image.shape[3] % 2:
         raise ValueError(f"demosaic_bilinear: expected an (N, 1, H, W) mosaic with even H and W, got "
-                         f"{mosaic_image.shape}")
+                         f"{tuple(mosaic_image.shape)}")
     dtype = mosaic_image.dtype
     sparse = mosaic_image * as_tensor(_bayer_masks(*mosaic_image.shape[2:]).astype(dtype))
     kernels = xp.stack([_RED_BLUE_KERNEL, _GREEN_KERNEL, _RED_BLUE_KERNEL])[:, None].astype(dtype)

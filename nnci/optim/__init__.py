@@ -1,7 +1,12 @@
-"""Optimizers and learning-rate schedules with torch.optim's names and updates."""
+"""Optimizers and learning-rate schedules with torch.optim's names, arguments and updates."""
 from . import lr_scheduler
-from .adam import Adam, AdamW
+from .adam import Adam, Adamax, AdamW
 from .optimizer import Optimizer
+from .rmsprop import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler"]
+
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(f"module 'nnci.optim' has no attribute '{name}': nnci does not implement torch.optim.{name}")

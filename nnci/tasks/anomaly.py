@@ -11,14 +11,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..backend import manual_seed, xp
+from ..backend import Generator, manual_seed, xp
 from ..data import CATEGORIES, DataLoader, TensorDataset, inspection_dataset, load_inspection_folder
 from ..metrics import gaussian_blur, roc_auc, ssim_map
 from ..models import VAE, ConvAutoencoder
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
                      prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
@@ -58,9 +60,9 @@ def load_splits(config: dict, counts: dict) -> dict:
 def reconstruct(model: Any, images: xp.ndarray, batch: int = 64) -> xp.ndarray:
     parts = []
     for start in range(0, len(images), batch):
-        x = Tensor(images[start:start + batch])
+        x = as_tensor(images[start:start + batch])
         out = model(x)
-        parts.append((out[0].sigmoid() if isinstance(out, tuple) else out).numpy())
+        parts.append((out[0].sigmoid() if isinstance(out, tuple) else out).detach().numpy())
     return xp.concatenate(parts)
 
 
@@ -112,7 +114,7 @@ def train(args: argparse.Namespace) -> int:
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(splits["train"]), batch_size=32, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(splits["train"]), batch_size=32, shuffle=True, generator=Generator().manual_seed(args.seed))
     val_images, _, val_labels = splits["val"]
 
     def loss_fn(model, batch):

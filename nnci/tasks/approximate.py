@@ -15,7 +15,9 @@ from ..backend import manual_seed, xp
 from ..data import DataLoader, TensorDataset
 from .. import nn
 from ..optim import Adam
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from ..train import Trainer
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, prepare_out_dir, pyplot, report,
                      save_figure, save_model)
@@ -81,7 +83,7 @@ def constructive_network(f, units: int, low: float, high: float, steepness: floa
 @no_grad()
 def evaluate_on_grid(model, f, low: float, high: float, points: int = 2001) -> tuple[xp.ndarray, xp.ndarray, dict]:
     x = xp.linspace(low, high, points)
-    y = model(Tensor(x[:, None].astype(xp.float32))).numpy()[:, 0]
+    y = model(as_tensor(x[:, None].astype(xp.float32))).detach().numpy()[:, 0]
     error = xp.abs(y - f(x))
     return x, y, {"max_error": float(error.max()), "mean_abs_error": float(error.mean())}
 

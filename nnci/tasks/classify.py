@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..backend import manual_seed, xp
+from ..backend import Generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_digits, split_indices
 from ..metrics import accuracy, confusion_matrix
 from ..models import VGG
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
                      prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
@@ -38,7 +40,7 @@ def digits_split() -> dict:
 @no_grad()
 def predict(model, images: xp.ndarray, batch: int = 512) -> xp.ndarray:
     """Class probabilities for images (N, 1, 8, 8)."""
-    return xp.concatenate([F.softmax(model(Tensor(images[i:i + batch])), 1).numpy()
+    return xp.concatenate([F.softmax(model(as_tensor(images[i:i + batch])), 1).detach().numpy()
                            for i in range(0, len(images), batch)])
 
 
@@ -49,7 +51,7 @@ def train(args: argparse.Namespace) -> int:
     model = build(DEFAULT_CONFIG)
     optimizer = Adam(model.parameters(), lr=args.lr, weight_decay=1e-4)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs)
-    loader = DataLoader(TensorDataset(*data["train"]), batch_size=64, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(*data["train"]), batch_size=64, shuffle=True, generator=Generator().manual_seed(args.seed))
     val_images, val_labels = data["val"]
 
     def loss_fn(model, batch):

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from ..io import WeightsFileError, load_safetensors, safetensors_metadata, save_safetensors
+from ..serialization import WeightsFileError, load_safetensors, safetensors_metadata, save_safetensors
 from ..nn.module import Module
 from ..train import Trainer, write_json
 
@@ -132,7 +132,7 @@ def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[
     model = build(config)
     try:
         model.load_state_dict(tensors)
-    except ValueError as error:
+    except RuntimeError as error:
         raise UserError(f"{path}: {error}") from None
     model.eval()
     return model, config

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..backend import generator, manual_seed, xp
+from ..backend import Generator, generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..data.patches import dihedral, inverse_dihedral
 from ..io import read_image, write_image
@@ -21,7 +21,9 @@ from ..models import DnCNN, deepen
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
                      pyplot, report, save_figure, train_and_save, weights_or_shipped)
 from .common import shipped_weights as common_shipped_weights
@@ -72,7 +74,7 @@ def add_noise(clean: Tensor, config: dict) -> Tensor:
         low, high = config["sigma_range"]
         sigmas = generator().uniform(low, high, count).astype(xp.float32)
     noise = generator().standard_normal(clean.shape, dtype=xp.float32) * (sigmas / 255.0).reshape(-1, 1, 1, 1)
-    return clean + Tensor(noise)
+    return clean + as_tensor(noise)
 
 
 # ----- applying a model ----------------------------------------------------------------------------
@@ -82,14 +84,14 @@ def denoise_array(model: DnCNN, noisy: Any, tile: int | None = None) -> Any:
     result equals the untiled one while memory stays bounded."""
     channels, height, width = noisy.shape
     if tile is None or (height <= tile and width <= tile):
-        return model(Tensor(noisy[None].astype(xp.float32))).numpy()[0]
+        return model(as_tensor(noisy[None].astype(xp.float32))).detach().numpy()[0]
     margin = model.depth  # each 3x3 conv sees one more pixel: beyond `depth` the tile edge cannot matter
     out = xp.empty((channels, height, width), xp.float32)
     for top in range(0, height, tile):
         for left in range(0, width, tile):
             t0, l0 = max(top - margin, 0), max(left - margin, 0)
             b1, r1 = min(top + tile + margin, height), min(left + tile + margin, width)
-            result = model(Tensor(noisy[None, :, t0:b1, l0:r1].astype(xp.float32))).numpy()[0]
+            result = model(as_tensor(noisy[None, :, t0:b1, l0:r1].astype(xp.float32))).detach().numpy()[0]
             h, w = min(tile, height - top), min(tile, width - left)
             out[:, top:top + h, left:left + w] = result[:, top - t0:top - t0 + h, left - l0:left - l0 + w]
     return out
@@ -146,7 +148,7 @@ def start_from(weights: Path, config: dict, depth: int | None, width: int | None
                             f"{trained['depth']}, not shrink it")
         rng = xp.random.default_rng(seed + 3)
         clean = pool[rng.choice(len(pool), size=min(len(pool), 256), replace=False)]
-        sample = add_noise(Tensor(clean), config)
+        sample = add_noise(as_tensor(clean), config)
         model = deepen(model, depth, sample)
         print(f"deepened DnCNN-{trained['depth']} to DnCNN-{depth} with identity blocks (the same function in eval)")
         trained = {**trained, "depth": depth}
@@ -183,7 +185,7 @@ def train(args: argparse.Namespace) -> int:
         xp.float32) * (val_sigma / 255)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(pool), batch_size=args.batch, shuffle=True, drop_last=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(pool), batch_size=args.batch, shuffle=True, drop_last=True, generator=Generator().manual_seed(args.seed))
 
     def loss_fn(model, batch):
         (clean,) = batch
@@ -203,7 +205,7 @@ def train(args: argparse.Namespace) -> int:
 
 @no_grad()
 def _batch_psnr(model: DnCNN, noisy: Any, clean: Any) -> float:
-    estimate = xp.clip(model(Tensor(noisy)).numpy(), 0, 1)
+    estimate = xp.clip(model(as_tensor(noisy)).detach().numpy(), 0, 1)
     return float(xp.mean([psnr(e, c) for e, c in zip(estimate, clean)]))
 
 

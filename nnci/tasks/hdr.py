@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from .. import nn
-from ..backend import manual_seed, xp
+from ..backend import Generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr
 from ..models import UNet
@@ -22,7 +22,9 @@ from ..nn import functional as F
 from ..optics import DiffractivePSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map, sensor, tone_map
 from ..optim import Adam
 from ..optim.lr_scheduler import LambdaLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (WEIGHTS, UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir,
                      prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save, weights_or_shipped)
 
@@ -50,7 +52,7 @@ class DeepOpticsHDR(nn.Module):
 
     def capture(self, scene: Tensor, rng: xp.random.Generator | None = None) -> Tensor:
         """The single clipped exposure of the scene through the optics; read noise from rng (default nnci's)."""
-        noise = None if rng is None else Tensor(rng.standard_normal(scene.shape).astype(xp.float32))
+        noise = None if rng is None else as_tensor(rng.standard_normal(scene.shape).astype(xp.float32))
         return sensor(scene, self.optics(), read_noise=self.read_noise, noise=noise)
 
     def forward(self, capture: Tensor) -> Tensor:
@@ -106,7 +108,7 @@ def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     def optics_schedule(epoch: int) -> float:  # frozen while the decoder learns to read the PSF's pattern
         return 0.0 if epoch < warmup else cosine(epoch)
     scheduler = LambdaLR(optimizer, [cosine, optics_schedule][:len(groups)])
-    loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True, generator=Generator().manual_seed(args.seed))
 
     def loss_fn(model, batch):
         (scene,) = batch
@@ -133,8 +135,8 @@ def train(args: argparse.Namespace) -> int:
 @no_grad()
 def reconstruct(model: DeepOpticsHDR, scene: xp.ndarray, seed: int = 0) -> tuple[xp.ndarray, xp.ndarray]:
     """(capture, tone-mapped estimate) for scenes (N, 3, H, W), with a fixed read-noise draw."""
-    captures = model.capture(Tensor(scene), xp.random.default_rng(seed)).numpy()
-    return captures, xp.concatenate([model(Tensor(c[None])).clamp(0, 1).numpy() for c in captures])
+    captures = model.capture(as_tensor(scene), xp.random.default_rng(seed)).detach().numpy()
+    return captures, xp.concatenate([model(as_tensor(c[None])).clamp(0, 1).detach().numpy() for c in captures])
 
 
 def scores(model: DeepOpticsHDR, scene: xp.ndarray, estimate: xp.ndarray | None = None) -> dict:
@@ -159,12 +161,12 @@ def evaluate(args: argparse.Namespace) -> int:
     result: dict = {"model": scores(model, scene, estimate), "baselines": {}, "optics": config["optics"]}
     beside = shipped_weights(SHIPPED["ideal"]) if shipped else Path(args.weights).parent / BASELINE_DIR / WEIGHTS
     ideal_path = args.ideal or beside
-    shown = {f"{config['optics']} optics": (model.optics().numpy(), captures, estimate)}
+    shown = {f"{config['optics']} optics": (model.optics().detach().numpy(), captures, estimate)}
     if config["optics"] != "ideal" and ideal_path.exists():
         ideal, _ = load_model(ideal_path, NAME, build)
         ideal_captures, ideal_estimate = reconstruct(ideal, scene)
         result["baselines"]["ideal lens + U-Net"] = scores(ideal, scene, ideal_estimate)
-        shown["ideal lens"] = (ideal.optics().numpy(), ideal_captures, ideal_estimate)
+        shown["ideal lens"] = (ideal.optics().detach().numpy(), ideal_captures, ideal_estimate)
     elif config["optics"] != "ideal":
         result["note"] = f"no ideal-lens model at {ideal_path} (train without --no-baseline, or pass --ideal)"
     clipped = xp.clip(scene, 0, 1)
@@ -208,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             raise UserError(f"{source}: not a readable .npy array ({error})") from None
         if scene.ndim != 3 or 3 not in (scene.shape[0], scene.shape[2]):
-            raise UserError(f"{source}: expected a linear HDR image (3, H, W) or (H, W, 3), got shape {scene.shape}")
+            raise UserError(f"{source}: expected a linear HDR image (3, H, W) or (H, W, 3), got shape {tuple(scene.shape)}")
         scene = scene if scene.shape[0] == 3 else scene.transpose(2, 0, 1)
     else:
         image, _ = read_image(source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..backend import generator, manual_seed, xp
+from ..backend import Generator, generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr, ssim
 from ..models import SIDNet
@@ -18,7 +18,9 @@ from ..nn import functional as F
 from ..optics import RawCamera, capture, classical_isp, normalise, pack, unprocess
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
                      pyplot, report, save_figure, train_and_save, weights_or_shipped)
 
@@ -44,13 +46,13 @@ def low_light(raw: xp.ndarray, ratios: xp.ndarray, rng: xp.random.Generator) -> 
 def apply(model: SIDNet, linear_mosaic: xp.ndarray, batch: int = 16) -> xp.ndarray:
     """(N, 1, H, W) normalised raw -> (N, 3, H, W) sRGB in [0, 1]."""
     packed = pack(linear_mosaic[:, 0])
-    return xp.concatenate([model(Tensor(packed[i:i + batch])).clamp(0, 1).numpy()
+    return xp.concatenate([model(as_tensor(packed[i:i + batch])).clamp(0, 1).detach().numpy()
                            for i in range(0, len(packed), batch)])
 
 
 @no_grad()
 def apply_classical(linear_mosaic: xp.ndarray) -> xp.ndarray:
-    return classical_isp(Tensor(linear_mosaic), CAMERA).clamp(0, 1).numpy()
+    return classical_isp(as_tensor(linear_mosaic), CAMERA).clamp(0, 1).detach().numpy()
 
 
 def crop_to_multiple(image: xp.ndarray, multiple: int) -> xp.ndarray:
@@ -77,14 +79,14 @@ def train(args: argparse.Namespace) -> int:
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(srgb, raw), batch_size=args.batch, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(srgb, raw), batch_size=args.batch, shuffle=True, generator=Generator().manual_seed(args.seed))
     low, high = config["ratio_range"]
 
     def loss_fn(model, batch):
         target, clean_raw = batch
         ratios = xp.exp(generator().uniform(xp.log(low), xp.log(high), len(target)))
-        packed = pack(low_light(clean_raw.numpy(), ratios, generator())[:, 0])
-        return F.l1_loss(model(Tensor(packed)), target)
+        packed = pack(low_light(clean_raw.detach().numpy(), ratios, generator())[:, 0])
+        return F.l1_loss(model(as_tensor(packed)), target)
 
     # validation: other patches of the training photos (the test photos stay unseen), one fixed noise draw
     val_srgb = random_patches(list(load_photos("train", gray=False).values()), args.patch, 64,

@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..backend import manual_seed, xp
+from ..backend import Generator, manual_seed, xp
 from ..data import CATEGORIES, DataLoader, TensorDataset, inspection_dataset, synthetic_shapes
 from ..metrics import dice, iou, roc_auc
 from ..models import UNet
 from ..nn import functional as F
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from .common import (add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
                      prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
@@ -39,7 +41,7 @@ def splits(config: dict, train_count: int) -> dict:
 
 @no_grad()
 def probabilities(model: UNet, images: xp.ndarray, batch: int = 32) -> xp.ndarray:
-    return xp.concatenate([model(Tensor(images[i:i + batch])).sigmoid().numpy() for i in range(0, len(images), batch)])
+    return xp.concatenate([model(as_tensor(images[i:i + batch])).sigmoid().detach().numpy() for i in range(0, len(images), batch)])
 
 
 def segmentation_loss(logits: Tensor, target: Tensor) -> Tensor:
@@ -77,7 +79,7 @@ def train(args: argparse.Namespace) -> int:
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(*data["train"]), batch_size=16, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(*data["train"]), batch_size=16, shuffle=True, generator=Generator().manual_seed(args.seed))
     val_images, val_masks = data["val"]
 
     def loss_fn(model, batch):

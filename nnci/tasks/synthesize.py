@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..backend import generator, manual_seed, xp
+from ..backend import Generator, generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset
 from ..models import VAE
 from ..nn import functional as F
 from ..optim import Adam
-from ..tensor import Tensor, no_grad
+from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor
+from ..tensor import Tensor
 from ..train import Trainer
 from .classify import digits_split
 from .common import add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir, pyplot, \
@@ -29,14 +31,14 @@ def build(config: dict) -> VAE:
 def elbo(model: VAE, images: xp.ndarray, samples: int = 10, seed: int = 0) -> dict:
     """Mean per image of E_q[log p(x|z)] - KL(q(z|x) || p(z)), z ~ q drawn `samples` times (seeded)."""
     manual_seed(seed)
-    x = Tensor(images)
+    x = as_tensor(images)
     mu, logvar = model.encode(x)
-    kl = F.kl_normal(mu, logvar, reduction="none").sum(1).numpy()
+    kl = F.kl_normal(mu, logvar, reduction="none").sum(1).detach().numpy()
     reconstruction = 0.0
     for _ in range(samples):
         logits = model.decode(model.reparameterize(mu, logvar))
         reconstruction = reconstruction + F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(
-            (1, 2, 3)).numpy()
+            (1, 2, 3)).detach().numpy()
     reconstruction = reconstruction / samples
     return {"elbo": float(-(reconstruction + kl).mean()), "reconstruction_nll": float(reconstruction.mean()),
             "kl": float(kl.mean())}
@@ -55,7 +57,7 @@ def train(args: argparse.Namespace) -> int:
     data = digits_split()
     model = build(DEFAULT_CONFIG)
     optimizer = Adam(model.parameters(), lr=args.lr)
-    loader = DataLoader(TensorDataset(data["train"][0]), batch_size=64, shuffle=True, seed=args.seed)
+    loader = DataLoader(TensorDataset(data["train"][0]), batch_size=64, shuffle=True, generator=Generator().manual_seed(args.seed))
 
     warmup_steps = args.kl_warmup * len(loader)
 
@@ -99,16 +101,16 @@ def grid_figure(images: xp.ndarray, columns: int, title: str):
 @no_grad()
 def write_samples(model: VAE, path: Path, count: int, seed: int) -> None:
     manual_seed(seed)
-    save_figure(grid_figure(model.sample(count).numpy(), 8, f"{count} samples from z ~ N(0, I)"), path)
+    save_figure(grid_figure(model.sample(count).detach().numpy(), 8, f"{count} samples from z ~ N(0, I)"), path)
 
 
 @no_grad()
 def write_interpolation(model: VAE, first: xp.ndarray, last: xp.ndarray, path: Path, steps: int = 10) -> None:
     """Decode the straight line between two images' latent means."""
-    mu, _ = model.encode(Tensor(xp.stack([first, last])))
+    mu, _ = model.encode(as_tensor(xp.stack([first, last])))
     weights = xp.linspace(0, 1, steps, dtype=xp.float32)[:, None]
-    z = Tensor((1 - weights) * mu.numpy()[0] + weights * mu.numpy()[1])
-    strip = model.decode(z).sigmoid().numpy()
+    z = as_tensor((1 - weights) * mu.detach().numpy()[0] + weights * mu.detach().numpy()[1])
+    strip = model.decode(z).sigmoid().detach().numpy()
     save_figure(grid_figure(xp.concatenate([first[None], strip, last[None]]), steps + 2,
                             "latent interpolation between two test digits (ends: the inputs)"), path)
 

@@ -44,8 +44,8 @@ def test_torch_spellings():
     assert x.size(0) == 3 and x.size() == (3, 4) and x.dim() == 2 and x.numel() == 12
     values, indices = nnci.max(x, dim=1)
     expected = torch.max(torch.tensor(a), dim=1)
-    np.testing.assert_allclose(values.numpy(), expected.values.numpy())
-    np.testing.assert_array_equal(indices.numpy(), expected.indices.numpy())
+    np.testing.assert_allclose(values.detach().numpy(), expected.values.detach().numpy())
+    np.testing.assert_array_equal(indices.detach().numpy(), expected.indices.detach().numpy())
 
 
 LOSSES = [

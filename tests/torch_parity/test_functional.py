@@ -124,8 +124,8 @@ def test_batch_norm(ndim, training, dtype):
     check(lambda t, ww, bb: F.batch_norm(t, rm_ours, rv_ours, ww, bb, training=training, momentum=0.3),
           lambda t, ww, bb: TF.batch_norm(t, rm_torch, rv_torch, ww, bb, training=training, momentum=0.3), x, w, b)
     tol = dict(rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(rm_ours.numpy(), rm_torch.numpy(), **tol)
-    np.testing.assert_allclose(rv_ours.numpy(), rv_torch.numpy(), **tol)
+    np.testing.assert_allclose(rm_ours.detach().numpy(), rm_torch.detach().numpy(), **tol)
+    np.testing.assert_allclose(rv_ours.detach().numpy(), rv_torch.detach().numpy(), **tol)
 
 
 def nnci_tensor(a):
@@ -220,9 +220,9 @@ def test_dropout_scales_kept_values_and_passes_in_eval():
     nnci.manual_seed(0)
     x = nnci.ones(1000, 100, requires_grad=True)
     y = F.dropout(x, 0.3, training=True)
-    kept = y.numpy() != 0
+    kept = y.detach().numpy() != 0
     assert abs(kept.mean() - 0.7) < 0.01
-    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.7, rtol=1e-6)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), kept / 0.7, rtol=1e-6)
     assert F.dropout(x, 0.3, training=False) is x
@@ -328,7 +328,7 @@ def test_strided_conv_on_the_phase_grid_matches_torch(seed):
     x, weight = rng.standard_normal((n, cin, h, w)), rng.standard_normal((cout, cin) + k)
     kw = dict(stride=stride, padding=pad, dilation=dilation)
     y = F.conv2d(nnci.tensor(x, requires_grad=True), nnci.tensor(weight, requires_grad=True), **kw)
-    assert y._ctx.grid_hw == tuple(-(-(s + 2 * p) // st) for s, p, st in zip((h, w), pad, stride)), "not on the phases"
+    assert y.grad_fn.grid_hw == tuple(-(-(s + 2 * p) // st) for s, p, st in zip((h, w), pad, stride)), "not on the phases"
     check(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), x, weight, rng.standard_normal(cout))
 
 
@@ -354,9 +354,9 @@ def test_max_pool2d_2x2_fast_path_equals_the_general_path(shape, monkeypatch):
         monkeypatch.setattr(MaxPool2d, "fast_2x2", fast)
         t = nnci.tensor(x, requires_grad=True)
         y = F.max_pool2d(t, 2)
-        assert y._ctx.pairwise == fast
+        assert y.grad_fn.pairwise == fast
         (y * nnci.tensor(upstream.astype(np.float32))).sum().backward()
-        results.append((y.numpy(), t.grad.numpy()))
+        results.append((y.detach().numpy(), t.grad.numpy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
 

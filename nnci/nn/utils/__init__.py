@@ -1,0 +1,65 @@
+"""Gradient and parameter utilities: clipping, and parameters as one flat vector."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from ...autograd.grad_mode import no_grad
+from ...backend import xp
+from ...tensor import Tensor
+from . import rnn
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
+
+
+def _as_list(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """Scale all grads by min(1, max_norm / (||g|| + 1e-6)), ||g|| the norm of all grads together; returns ||g||."""
+    params = _as_list(parameters)
+    grads = [p.grad._array for p in params if p.grad is not None]
+    if not grads:
+        return Tensor._wrap(xp.zeros((), xp.float32))
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        total = max(float(xp.abs(g).max()) if g.size else 0.0 for g in grads)
+    else:
+        total = float(sum(float((xp.abs(g.astype(xp.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+                           "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
+                           "anyway, set `error_if_nonfinite=False`")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        with no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p.grad.mul_(coef)
+    return Tensor._wrap(xp.asarray(total, grads[0].dtype))
+
+
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every grad to [-clip_value, clip_value]."""
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.clamp_(-clip_value, clip_value)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened into one 1-D tensor (differentiable)."""
+    from ...ops.shape import cat
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of vec into the parameters."""
+    start = 0
+    with no_grad():
+        for p in parameters:
+            count = p.numel()
+            p.copy_(vec[start:start + count].reshape(p.shape))
+            start += count

@@ -1,0 +1,467 @@
+"""Unary pointwise functions y = f(x), each with its derivative: dx = g f'(x).
+
+Each op names f and f' as two static methods; f' reads x, y or both, and the op keeps only what it reads
+(`uses_input`, `saves_output`), so torch's rules for in-place changes after the op hold.
+Integer inputs of floating functions (exp, sqrt, ...) are promoted to the default float dtype.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd.graph import Op
+from ..backend import xp
+from ..tensor import Tensor
+from .elementwise import constant, floating
+
+
+class Pointwise(Op):
+    """y = f(x);  dx = g f'(x, y)"""
+    uses_input = True
+
+    @property
+    def saved_inputs(self) -> tuple:  # type: ignore[override]
+        return (0,) if self.uses_input else ()
+
+    @staticmethod
+    def f(x: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def df(x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def forward(self, x):
+        y = self.f(x)
+        self.x = x if self.uses_input else None
+        self.y = y if self.saves_output else None
+        return y
+
+    def backward(self, g):
+        return (g * self.df(self.x, self.y),)
+
+
+class Neg(Pointwise):
+    """y = -x;  dx = -g"""
+    uses_input = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Pointwise):
+    """y = e^x;  dx = g y"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.exp)
+
+    @staticmethod
+    def df(x, y):
+        return y
+
+
+class Exp2(Pointwise):
+    """y = 2^x;  dx = g y ln 2"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.exp2)
+
+    @staticmethod
+    def df(x, y):
+        return y * y.dtype.type(math.log(2))
+
+
+class Expm1(Pointwise):
+    """y = e^x - 1;  dx = g (y + 1)"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.expm1)
+
+    @staticmethod
+    def df(x, y):
+        return y + 1
+
+
+class Log(Pointwise):
+    """y = ln x;  dx = g / x"""
+    f = staticmethod(xp.log)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / x
+
+
+class Log2(Pointwise):
+    """y = log2 x;  dx = g / (x ln 2)"""
+    f = staticmethod(xp.log2)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (x * x.dtype.type(math.log(2)))
+
+
+class Log10(Pointwise):
+    """y = log10 x;  dx = g / (x ln 10)"""
+    f = staticmethod(xp.log10)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (x * x.dtype.type(math.log(10)))
+
+
+class Log1p(Pointwise):
+    """y = ln(1 + x);  dx = g / (1 + x)"""
+    f = staticmethod(xp.log1p)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (1 + x)
+
+
+class Sqrt(Pointwise):
+    """y = sqrt(x);  dx = g / (2 y)"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.sqrt)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (2 * y)
+
+
+class Rsqrt(Pointwise):
+    """y = 1 / sqrt(x);  dx = -g y^3 / 2"""
+    uses_input, saves_output = False, True
+
+    @staticmethod
+    def f(x):
+        return 1 / xp.sqrt(x)
+
+    @staticmethod
+    def df(x, y):
+        return -0.5 * y * y * y
+
+
+class Reciprocal(Pointwise):
+    """y = 1 / x;  dx = -g y^2"""
+    uses_input, saves_output = False, True
+
+    @staticmethod
+    def f(x):
+        return 1 / x
+
+    @staticmethod
+    def df(x, y):
+        return -y * y
+
+
+class Abs(Pointwise):
+    """y = |x|;  dx = g sign(x)  (0 at 0, as torch)"""
+    f = staticmethod(xp.abs)
+
+    @staticmethod
+    def df(x, y):
+        return xp.sign(x)
+
+
+class Sin(Pointwise):
+    """y = sin x;  dx = g cos x"""
+    f = staticmethod(xp.sin)
+
+    @staticmethod
+    def df(x, y):
+        return xp.cos(x)
+
+
+class Cos(Pointwise):
+    """y = cos x;  dx = -g sin x"""
+    f = staticmethod(xp.cos)
+
+    @staticmethod
+    def df(x, y):
+        return -xp.sin(x)
+
+
+class Tan(Pointwise):
+    """y = tan x;  dx = g (1 + y^2)"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.tan)
+
+    @staticmethod
+    def df(x, y):
+        return 1 + y * y
+
+
+class Asin(Pointwise):
+    """y = asin x;  dx = g / sqrt(1 - x^2)"""
+    f = staticmethod(xp.arcsin)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / xp.sqrt(1 - x * x)
+
+
+class Acos(Pointwise):
+    """y = acos x;  dx = -g / sqrt(1 - x^2)"""
+    f = staticmethod(xp.arccos)
+
+    @staticmethod
+    def df(x, y):
+        return -1 / xp.sqrt(1 - x * x)
+
+
+class Atan(Pointwise):
+    """y = atan x;  dx = g / (1 + x^2)"""
+    f = staticmethod(xp.arctan)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (1 + x * x)
+
+
+class Sinh(Pointwise):
+    """y = sinh x;  dx = g cosh x"""
+    f = staticmethod(xp.sinh)
+
+    @staticmethod
+    def df(x, y):
+        return xp.cosh(x)
+
+
+class Cosh(Pointwise):
+    """y = cosh x;  dx = g sinh x"""
+    f = staticmethod(xp.cosh)
+
+    @staticmethod
+    def df(x, y):
+        return xp.sinh(x)
+
+
+class Tanh(Pointwise):
+    """y = tanh x;  dx = g (1 - y^2)"""
+    uses_input, saves_output = False, True
+    f = staticmethod(xp.tanh)
+
+    @staticmethod
+    def df(x, y):
+        return 1 - y * y
+
+
+class Asinh(Pointwise):
+    """y = asinh x;  dx = g / sqrt(x^2 + 1)"""
+    f = staticmethod(xp.arcsinh)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / xp.sqrt(x * x + 1)
+
+
+class Acosh(Pointwise):
+    """y = acosh x;  dx = g / sqrt(x^2 - 1)"""
+    f = staticmethod(xp.arccosh)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / xp.sqrt(x * x - 1)
+
+
+class Atanh(Pointwise):
+    """y = atanh x;  dx = g / (1 - x^2)"""
+    f = staticmethod(xp.arctanh)
+
+    @staticmethod
+    def df(x, y):
+        return 1 / (1 - x * x)
+
+
+class Sigmoid(Pointwise):
+    """y = 1 / (1 + e^-x);  dx = g y (1 - y)"""
+    uses_input, saves_output = False, True
+
+    @staticmethod
+    def f(x):
+        e = xp.exp(-xp.abs(x))  # never overflows
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        return y * (1 - y)
+
+
+class Erf(Pointwise):
+    """y = erf x;  dx = g 2/sqrt(pi) e^(-x^2)"""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erf
+        return erf(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        return (2 / math.sqrt(math.pi)) * xp.exp(-x * x)
+
+
+class Erfc(Pointwise):
+    """y = 1 - erf x;  dx = -g 2/sqrt(pi) e^(-x^2)"""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erfc
+        return erfc(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        return (-2 / math.sqrt(math.pi)) * xp.exp(-x * x)
+
+
+class Erfinv(Pointwise):
+    """y = erf^-1 x;  dx = g sqrt(pi)/2 e^(y^2)"""
+    uses_input, saves_output = False, True
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erfinv
+        return erfinv(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        return (math.sqrt(math.pi) / 2) * xp.exp(y * y)
+
+
+class Lgamma(Pointwise):
+    """y = ln|Gamma(x)|;  dx = g digamma(x)"""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import gammaln
+        return gammaln(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        from scipy.special import digamma
+        return digamma(x).astype(x.dtype, copy=False)
+
+
+class Frac(Pointwise):
+    """y = x - trunc(x);  dx = g"""
+    uses_input = False
+
+    @staticmethod
+    def f(x):
+        return x - xp.trunc(x)
+
+    def backward(self, g):
+        return (g,)
+
+
+class NanToNum(Op):
+    """y = x with NaN and infinities replaced;  dx = g where x is finite"""
+    saved_inputs = ()
+
+    def forward(self, x, nan, posinf, neginf):
+        self.finite = xp.isfinite(x)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, g):
+        return (g * self.finite,)
+
+
+def _unary(op: type, promote: bool = True) -> Any:
+    def function(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        from .elementwise import _out
+        return _out(op.apply(floating(input) if promote else input), out)
+    function.__name__ = op.__name__.lower()
+    function.__doc__ = op.__doc__.split(";")[0].strip()
+    return function
+
+
+exp, exp2, expm1 = _unary(Exp), _unary(Exp2), _unary(Expm1)
+log, log2, log10, log1p = _unary(Log), _unary(Log2), _unary(Log10), _unary(Log1p)
+sqrt, rsqrt, reciprocal = _unary(Sqrt), _unary(Rsqrt), _unary(Reciprocal)
+sin, cos, tan, asin, acos, atan = _unary(Sin), _unary(Cos), _unary(Tan), _unary(Asin), _unary(Acos), _unary(Atan)
+arcsin, arccos, arctan = asin, acos, atan
+sinh, cosh, tanh, asinh, acosh, atanh = (_unary(Sinh), _unary(Cosh), _unary(Tanh), _unary(Asinh), _unary(Acosh),
+                                         _unary(Atanh))
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+sigmoid, erf, erfc, erfinv, lgamma = _unary(Sigmoid), _unary(Erf), _unary(Erfc), _unary(Erfinv), _unary(Lgamma)
+frac = _unary(Frac)
+
+
+def neg(input: Tensor) -> Tensor:
+    """-input"""
+    if input._array.dtype == xp.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return Neg.apply(input)
+
+
+negative = neg
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001 - torch's name
+    """|input|"""
+    return Abs.apply(input) if input._array.dtype.kind == "f" else constant(xp.abs(input._array))
+
+
+absolute = abs
+
+
+def square(input: Tensor) -> Tensor:
+    """input^2"""
+    from .elementwise import pow
+    return pow(input, 2)
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 (no gradient: its derivative is 0)"""
+    return constant(xp.sign(input._array))
+
+
+sgn = sign
+
+
+def _rounding(function: Any, name: str) -> Any:
+    def rounded(input: Tensor) -> Tensor:
+        array = input._array
+        return constant(function(array) if array.dtype.kind == "f" else array.copy())
+    rounded.__name__ = name
+    rounded.__doc__ = f"{name}(input), elementwise (gradient 0, as torch)"
+    return rounded
+
+
+floor, ceil, trunc = _rounding(xp.floor, "floor"), _rounding(xp.ceil, "ceil"), _rounding(xp.trunc, "trunc")
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's name
+    """input rounded half to even (to `decimals` places), gradient 0"""
+    array = input._array
+    return constant(xp.round(array, decimals) if array.dtype.kind == "f" else array.copy())
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """input with NaN -> nan, +inf -> posinf (default the largest finite value), -inf -> neginf"""
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """input pi / 180"""
+    return floating(input) * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """input 180 / pi"""
+    return floating(input) * (180 / math.pi)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """ln(p / (1 - p)), p = input clamped to [eps, 1 - eps] when eps is given"""
+    from .elementwise import clamp
+    p = clamp(floating(input), eps, 1 - eps) if eps is not None else floating(input)
+    return log(p / (1 - p))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input ln(other), 0 where input is 0"""
+    from .elementwise import mul, promote, where
+    a, b = promote(input, other, floating=True)
+    return where(a == 0, 0.0, mul(a, log(b)))
