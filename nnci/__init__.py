@@ -47,7 +47,7 @@ from .ops.sort import (argsort, bincount, bucketize, histc, kthvalue, median, mo
                        unique, unique_consecutive)
 from .printing import set_printoptions
 from .serialization import load, save
-from . import autograd, backends, cuda, fft, linalg, nn, onnx, optim, random, testing, utils  # noqa: E402
+from . import autograd, backends, cuda, fft, inference, linalg, nn, onnx, optim, random, testing, utils  # noqa: E402
 from .random import get_rng_state, initial_seed, seed, set_rng_state
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan

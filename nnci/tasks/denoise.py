@@ -17,6 +17,7 @@ from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..data.patches import dihedral, inverse_dihedral
 from ..io import read_image, write_image
 from ..metrics import psnr, ssim
+from ..inference import fuse
 from ..models import DnCNN, deepen
 from ..nn import functional as F
 from ..optim import Adam
@@ -129,7 +130,7 @@ def choose_model(weights: Path | None, sigma: float | None, blind: bool) -> tupl
     if config["sigma"] is not None and sigma is not None and sigma != config["sigma"] and not blind:
         raise UserError(f"{weights} was trained for sigma {config['sigma']:g}, not {sigma:g}; "
                         "use a blind model (--blind) or weights trained for that sigma")
-    return model, config, weights
+    return fuse(model), config, weights
 
 
 # ----- train ---------------------------------------------------------------------------------------

@@ -135,8 +135,8 @@ def test_load_state_dict_lists_missing_unexpected_and_mismatched():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_eval_inference_folds_batch_norm_into_the_conv(bias):
-    """Under no_grad in eval, Conv2d -> BatchNorm2d (-> ReLU) runs as one conv: same result as unfolded and torch."""
+def test_fuse_folds_batch_norm_into_the_conv(bias):
+    """nnci.inference.fuse runs Conv2d -> BatchNorm2d (-> ReLU) as one conv: same result as unfolded and torch."""
     torch.manual_seed(0)
     make = lambda lib: lib.Sequential(lib.Conv2d(3, 6, 3, padding=1, bias=bias), lib.BatchNorm2d(6), lib.ReLU(),  # noqa: E731
                                       lib.Conv2d(6, 4, 3, stride=2, bias=bias), lib.BatchNorm2d(4),
@@ -150,16 +150,21 @@ def test_eval_inference_folds_batch_norm_into_the_conv(bias):
     copy_torch_to_nnci(theirs, ours)
     ours.eval()
     x = np.random.default_rng(0).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    fused = nnci.inference.fuse(ours)
+    assert [type(m).__name__ for m in fused.children()] == ["FoldedConv", "FoldedConv", "Conv2d"]
+    assert len(fused.fusions) == 2 and "batch norm folded" in fused.fusions[0]
     with nnci.no_grad():
-        folded = ours(nnci.tensor(x)).detach().numpy()
-    unfolded = ours(nnci.tensor(x)).detach().numpy()  # with grad enabled nothing is folded
+        folded = fused(nnci.tensor(x)).numpy()
+    unfolded = ours(nnci.tensor(x)).detach().numpy()
     np.testing.assert_allclose(folded, unfolded, rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        fused(nnci.tensor(x))
     np.testing.assert_allclose(folded, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_eval_inference_keeps_same_padding_runs_in_the_grid_layout(seed):
-    """Runs of stride-1 same-padding convs (with BN folded, ReLU) pass grid to grid under no_grad in eval; a change
+def test_fuse_keeps_same_padding_runs_in_the_grid_layout(seed):
+    """Runs of stride-1 same-padding convs (with BN folded, ReLU) pass grid to grid in a fused model; a change
     of padding starts a new run, and a strided conv or other layer falls back: same result as unfused and torch."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -180,8 +185,10 @@ def test_eval_inference_keeps_same_padding_runs_in_the_grid_layout(seed):
     ours.eval()
     n, h, w = int(rng.integers(1, 4)), int(rng.integers(5, 20)), int(rng.integers(5, 20))
     x = rng.standard_normal((n, c[0], h, w)).astype(np.float32)
+    model = nnci.inference.fuse(ours)
+    assert "GridChain" in [type(m).__name__ for m in model.children()]
     with nnci.no_grad():
-        fused = ours(nnci.tensor(x)).detach().numpy()
+        fused = model(nnci.tensor(x)).numpy()
     unfused = ours(nnci.tensor(x)).detach().numpy()
     np.testing.assert_allclose(fused, unfused, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fused, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
@@ -204,3 +211,18 @@ def test_buffers_and_parameters_register_on_assignment():
     assert net.state_dict()["scale"].detach().numpy().tolist() == [0, 0]
     del net.inner
     assert list(net.state_dict()) == ["scale", "count"]
+
+
+def test_fuse_leaves_a_subclass_with_its_own_forward_alone():
+    """A Conv2d subclass that overrides forward computes something else: fuse must not replace it."""
+    class Doubled(nn.Conv2d):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    model = nn.Sequential(Doubled(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1),
+                          nn.ReLU()).eval()
+    fused = nnci.inference.fuse(model)
+    assert type(fused[0]) is Doubled and fused.fusions == []
+    x = nnci.randn(1, 1, 6, 6)
+    with nnci.no_grad():
+        np.testing.assert_array_equal(fused(x).numpy(), model(x).numpy())
