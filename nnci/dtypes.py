@@ -80,6 +80,8 @@ def as_dtype(value: Any) -> dtype:
     """nnci's dtype for an nnci dtype, a NumPy dtype or scalar type, or a name ('float32', 'torch.float')."""
     if isinstance(value, dtype):
         return value
+    if isinstance(getattr(value, "dtype", None), dtype):  # FloatTensor and friends carry theirs
+        return value.dtype
     if isinstance(value, str):
         key = value.split(".")[-1]
         if key in _NAMES:

@@ -442,7 +442,7 @@ class Tensor:
             return f"nnci.{_TYPE_NAMES[self.dtype]}"
         if isinstance(dtype, str) and dtype.split(".")[-1] in _TYPE_BY_NAME:
             dtype = _TYPE_BY_NAME[dtype.split(".")[-1]]
-        elif isinstance(dtype, _TypedTensor):
+        elif isinstance(dtype, type) and issubclass(dtype, _TypedTensor):
             dtype = dtype.dtype
         return self.to(dtype)
 
