@@ -298,7 +298,7 @@ def _build(onnx: Any, model: Module, example: Tensor) -> tuple[_GraphBuilder, li
             continue  # depends on constants only: folded into the value that later ops read
         converter = CONVERTERS.get(op)
         if converter is None:
-            raise ExportError(f"op {op.__name__} has no ONNX export yet")
+            raise ExportError(f"op {op.__name__.removesuffix('Backward0')} has no ONNX export yet")
         elementwise_op = op.__module__.endswith("elementwise")
         value_names = [builder.value(t, output.dtype if elementwise_op else None) for t in inputs]
         builder.dynamic[id(output)] = converter(builder, value_names, inputs, kwargs, output)

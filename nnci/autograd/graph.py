@@ -113,6 +113,16 @@ class Op(Node):
     saves_output = False
     is_view = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # torch's grad_fn classes are named after the op: type(y.grad_fn).__name__ == "MulBackward0" for y = a * b.
+        # The module attribute keeps the op's own name (elementwise.Mul); only the class's name says Backward0.
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.endswith("Backward0"):
+            cls.__name__ = f"{cls.__name__}Backward0"  # __qualname__ stays: inspect finds the source by it
+
+    def name(self) -> str:
+        return type(self).__name__
+
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
@@ -264,7 +274,7 @@ def apply_inplace(cls: type, target: Tensor, *others: Tensor, name: str = "", **
     target's old value (the memory is overwritten). With gradients on, target (or, for a view, its base)
     gets a new grad_fn; every in-place change bumps the version counter shared with target's views.
     """
-    name = name or f"{cls.__name__.lower()}_"
+    name = name or f"{cls.__name__.removesuffix('Backward0').lower()}_"
     _check_inplace_allowed(target)
     if not target._array.flags.writeable:
         raise RuntimeError(f"{name}: the tensor's memory is read-only (an expand()ed view, or a read-only NumPy "

@@ -285,7 +285,7 @@ class LogSoftmax(Op):
 def _maybe_inplace(op: type, x: Tensor, inplace: bool, **kwargs: Any) -> Tensor:
     if inplace:
         from ..autograd.graph import apply_inplace
-        return apply_inplace(op, x, name=f"{op.__name__.lower()}_", **kwargs)
+        return apply_inplace(op, x, name=f"{op.__name__.removesuffix('Backward0').lower()}_", **kwargs)
     return op.apply(x, **kwargs)
 
 

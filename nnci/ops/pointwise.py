@@ -369,7 +369,7 @@ def _unary(op: type, promote: bool = True) -> Any:
     def function(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         from .elementwise import _out
         return _out(op.apply(floating(input) if promote else input), out)
-    function.__name__ = op.__name__.lower()
+    function.__name__ = op.__name__.removesuffix("Backward0").lower()
     function.__doc__ = op.__doc__.split(";")[0].strip()
     return function
 
