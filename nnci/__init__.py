@@ -20,36 +20,49 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
                        triu_indices, zeros, zeros_like)
 from .ops.activation import celu, log_softmax, relu, selu, softmax
 from .ops.compare import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal, ge, greater,
-                          greater_equal, gt, is_nonzero, isclose, isfinite, isinf, isnan, isneginf, isposinf, isreal,
-                          le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne, not_equal,
-                          signbit)
-from .ops.elementwise import (add, addcdiv, addcmul, arctan2, atan2, clamp, clamp_max, clamp_min, clip, div, divide,
-                              float_power, floor_divide, fmod, hypot, lerp, maximum, minimum, mul, multiply, pow,
-                              remainder, rsub, sub, subtract, true_divide, where)
-from .ops.linalg import (addmm, bmm, cdist, cross, det, dist, dot, einsum, ger, inner, kron, matmul, mm, mv, norm,
-                         outer)
+                          greater_equal, gt, is_nonzero, isclose, isfinite, isin, isinf, isnan, isneginf, isposinf,
+                          isreal, le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne,
+                          not_equal, signbit)
+from .ops.elementwise import (add, addcdiv, addcmul, arctan2, atan2, bitwise_left_shift, bitwise_right_shift, clamp,
+                              clamp_max, clamp_min, clip, div, divide, float_power, floor_divide, fmax, fmin, fmod,
+                              hypot, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub, sub, subtract,
+                              true_divide, where)
+from .ops.linalg import (addmm, addmv, addr, baddbmm, bmm, cdist, cholesky, cross, det, dist, dot, einsum, ger, inner,
+                         kron, logdet, matmul, matrix_power, mm, mv, norm, outer, slogdet, tensordot, vdot)
 from .ops.linalg import inv as inverse
+from .ops.linalg import pinv as pinverse
 from .ops.pointwise import (abs, absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asin, asinh,
                             atan, atanh, ceil, cos, cosh, deg2rad, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
                             frac, lgamma, log, log1p, log2, log10, logit, nan_to_num, neg, negative, rad2deg,
                             reciprocal, round, rsqrt, sgn, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
-                            xlogy)
-from .ops.reduce import (all, amax, amin, aminmax, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max,
-                         mean, min, nanmean, nansum, prod, std, std_mean, sum, var, var_mean)
+                            xlogy, digamma, sinc, positive, copysign, logaddexp, logaddexp2, heaviside)
+from .ops.reduce import (all, amax, amin, aminmax, any, argmax, argmin, corrcoef, count_nonzero, cov, cummax, cummin,
+                         cumprod, cumsum, diff, logcumsumexp, logsumexp, max, mean, min, nanmean, nanmedian,
+                         nanquantile, nansum, prod, quantile, std, std_mean, sum, trapezoid, trapz, var, var_mean)
 from .ops.shape import (argwhere, atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
                         broadcast_to, cat, chunk, clone, column_stack, concat, concatenate, diag, diagonal, dstack,
                         flatten, flip, fliplr, flipud, gather, hstack, index_add, index_select, masked_fill,
                         masked_select, meshgrid, movedim, moveaxis, narrow, nonzero, permute, repeat_interleave,
                         reshape, roll, rot90, row_stack, scatter, scatter_add, select, split, squeeze, stack, swapaxes,
                         swapdims, t, take, take_along_dim, tensor_split, tile, trace, transpose, tril, triu, unbind,
-                        unflatten, unsqueeze, vstack)
+                        unflatten, unsqueeze, vstack, ravel, index_put, index_copy, index_fill, masked_scatter,
+                        scatter_reduce, diag_embed, diagflat)
 from .ops.sort import (argsort, bincount, bucketize, histc, kthvalue, median, mode, msort, searchsorted, sort, topk,
                        unique, unique_consecutive)
 from .printing import set_printoptions
 from .serialization import load, save
-from . import autograd, backends, cuda, fft, inference, linalg, nn, onnx, optim, random, testing, utils  # noqa: E402
+from . import autograd, backends, cuda, fft, inference, linalg, nn, onnx, optim, random, return_types, testing, utils  # noqa: E402,E501
 from .random import get_rng_state, initial_seed, seed, set_rng_state
 
+def _accept_numpy_keywords() -> None:
+    """The module-level ops take axis= and keepdims= too (torch's parser does)."""
+    namespace = globals()
+    for name, value in list(namespace.items()):
+        if callable(value) and getattr(value, "__module__", "").startswith("nnci.ops"):
+            namespace[name] = ops.numpy_keywords(value)
+
+
+_accept_numpy_keywords()
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 newaxis = None
 __version__ = "0.1.0"

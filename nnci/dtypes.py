@@ -181,10 +181,15 @@ class finfo:  # noqa: N801 - torch's name
 
     def __init__(self, d: Any = None) -> None:
         info = np.finfo(as_dtype(d if d is not None else _default_float).dtype)
-        self.bits, self.eps, self.max, self.min = info.bits, float(info.eps), float(info.max), float(info.min)
-        self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        number = builtins.float  # this module's `float` is the dtype
+        self.bits, self.eps, self.max, self.min = info.bits, number(info.eps), number(info.max), number(info.min)
+        self.tiny = self.smallest_normal = number(info.tiny)
+        self.resolution = number(info.resolution)
         self.dtype = str(info.dtype)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, eps={self.eps:e}, "
+                f"smallest_normal={self.tiny:e}, tiny={self.tiny:e}, dtype={self.dtype})")
 
 
 class iinfo:  # noqa: N801 - torch's name

@@ -60,12 +60,18 @@ def to_array(data: Any, dtype: Any = None) -> Any:
     elif isinstance(data, xp.ndarray):
         array = data
     else:
-        if isinstance(data, (list, tuple)) and any(isinstance(item, Tensor) for item in _flat_items(data)):
-            data = _unwrap_nested(data)
+        numpy_scalars = False
+        if isinstance(data, (list, tuple)):
+            items = list(_flat_items(data))
+            if any(isinstance(item, Tensor) for item in items):
+                data = _unwrap_nested(data)
+            numpy_scalars = any(isinstance(item, (xp.generic, xp.ndarray)) for item in items)
         array = xp.asarray(data)
-        if array.dtype == xp.float64 and not isinstance(data, xp.floating):
+        if numpy_scalars or isinstance(data, xp.generic):
+            pass  # NumPy values keep their dtype (np.float64(1.5) stays float64, as torch)
+        elif array.dtype == xp.float64:
             array = array.astype(default_numpy())
-        elif array.dtype.kind == "i" and array.dtype != xp.int64 and not isinstance(data, xp.integer):
+        elif array.dtype.kind == "i" and array.dtype != xp.int64:
             array = array.astype(xp.int64)
     if dtype is not None:
         return array.astype(as_dtype(dtype).dtype, copy=False)
@@ -354,10 +360,14 @@ class Tensor:
         return self._array.tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        if self._array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self._array.item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        if self._array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self._array.item())
 
     def __index__(self) -> int:
         if self._array.dtype.kind not in "iub" or self._array.size != 1:

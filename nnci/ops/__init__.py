@@ -101,6 +101,20 @@ _METHODS: dict[str, Any] = {
     "flip": S.flip, "fliplr": S.fliplr, "flipud": S.flipud, "roll": S.roll, "rot90": S.rot90, "repeat": S.repeat,
     "tile": S.tile, "repeat_interleave": S.repeat_interleave, "tril": S.tril, "triu": S.triu,
     "diagonal": S.diagonal, "diag": S.diag, "trace": S.trace,
+    "ravel": S.ravel, "unfold": S.unfold, "index_put": S.index_put, "index_put_": S.index_put_,
+    "index_copy": S.index_copy, "index_fill": S.index_fill, "masked_scatter": S.masked_scatter,
+    "scatter_reduce": S.scatter_reduce, "diag_embed": S.diag_embed, "diagflat": S.diagflat,
+    "cummax": R.cummax, "cummin": R.cummin, "logcumsumexp": R.logcumsumexp, "diff": R.diff, "quantile": R.quantile,
+    "nanquantile": R.nanquantile, "nanmedian": R.nanmedian, "std_mean": R.std_mean, "var_mean": R.var_mean,
+    "digamma": P.digamma, "sinc": P.sinc, "positive": P.positive, "copysign": P.copysign,
+    "logaddexp": P.logaddexp, "logaddexp2": P.logaddexp2, "heaviside": P.heaviside, "fmax": E.fmax, "fmin": E.fmin,
+    "bitwise_left_shift": E.bitwise_left_shift, "bitwise_right_shift": E.bitwise_right_shift,
+    "__lshift__": _binary(E.bitwise_left_shift), "__rshift__": _binary(E.bitwise_right_shift),
+    "isin": C.isin, "apply_": lambda self, fn: inplace.copy_(self, self._array.__class__(
+        [fn(v) for v in self._array.reshape(-1).tolist()]).reshape(self._array.shape).astype(self._array.dtype)),
+    "tensordot": L.tensordot, "vdot": L.vdot, "addmv": L.addmv, "addr": L.addr, "baddbmm": L.baddbmm,
+    "matrix_power": L.matrix_power, "slogdet": L.slogdet, "logdet": L.logdet, "cholesky": L.cholesky,
+    "pinverse": L.pinv,
     "view_as": lambda self, other: S.view(self, other.shape),
     "reshape_as": lambda self, other: S.reshape(self, other.shape),
     # linear algebra
@@ -110,14 +124,41 @@ _METHODS: dict[str, Any] = {
 }
 
 
+def _matrix_transpose(self: Tensor) -> Tensor:
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+    return S.transpose(self, -2, -1)
+
+
+def numpy_keywords(function: Any) -> Any:
+    """Accept NumPy's axis= and keepdims= where the function takes dim and keepdim, as torch's argument parser does."""
+    import functools
+    import inspect
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return function
+    if "dim" not in parameters and "keepdim" not in parameters:
+        return function
+
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs and "axis" not in parameters:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return function(*args, **kwargs)
+    return wrapped
+
+
 def _attach() -> None:
     from .. import creation
     for name, function in _METHODS.items():
-        setattr(Tensor, name, function)
+        setattr(Tensor, name, numpy_keywords(function))
     for name, function in inplace.METHODS.items():
         setattr(Tensor, name, function)
     Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
-    Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+    Tensor.mT = property(_matrix_transpose)
     Tensor.H = property(lambda self: S.t(self))
     Tensor.mH = Tensor.mT
     for name in ("new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"):

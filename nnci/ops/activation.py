@@ -191,7 +191,7 @@ class Hardsigmoid(Op):
 
 
 class Hardswish(Op):
-    """y = x min(max(x + 3, 0), 6) / 6;  dx = g (0 below -3, 1 above 3, x/3 + 1/2 between)"""
+    """y = x min(max(x + 3, 0), 6) / 6;  dx = g (0 up to -3, 1 from 3, x/3 + 1/2 between)"""
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -199,8 +199,8 @@ class Hardswish(Op):
         return (x * xp.clip(x + 3, 0, 6) / 6).astype(x.dtype)
 
     def backward(self, g):
-        x = self.x
-        slope = xp.where(x < -3, 0, xp.where(x > 3, 1, x / 3 + 0.5))
+        x = self.x  # torch's kernel: 0 up to -3 and 1 from 3 on, both ends included
+        slope = xp.where(x <= -3, 0, xp.where(x >= 3, 1, x / 3 + 0.5))
         return (g * slope.astype(g.dtype),)
 
 
@@ -209,7 +209,7 @@ class LogSigmoid(Op):
     saved_inputs = ()
 
     def forward(self, x):
-        self.slope = 1 - _sigmoid(x)
+        self.slope = _sigmoid(-x)  # 1 - sigmoid(x), without the cancellation for large x
         return (-(xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x))))).astype(x.dtype)
 
     def backward(self, g):
@@ -401,24 +401,31 @@ def _softmax_dim(input: Tensor, dim: int | None, name: str) -> int:
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
                       "as an argument.", stacklevel=3)
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    return dim % max(input.ndim, 1)
+    return input._dim(dim)
+
+
+def _floating_input(input: Tensor, dtype: Any, kernel: str) -> Tensor:
+    x = input.to(dtype) if dtype is not None else input
+    if x._array.dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype}' (a floating tensor is needed)")
+    return x
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """e^x_i / sum_j e^x_j along dim"""
-    x = input.to(dtype) if dtype is not None else floating(input)
+    x = _floating_input(input, dtype, "softmax_lastdim_kernel_impl")
     return Softmax.apply(x, axis=_softmax_dim(x, dim, "softmax"))
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """x_i - log sum_j e^x_j along dim"""
-    x = input.to(dtype) if dtype is not None else floating(input)
+    x = _floating_input(input, dtype, "log_softmax_lastdim_kernel_impl")
     return LogSoftmax.apply(x, axis=_softmax_dim(x, dim, "log_softmax"))
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(-input)"""
-    return softmax(-floating(input), dim, dtype=dtype)
+    return softmax(-_floating_input(input, dtype, "softmax_lastdim_kernel_impl"), dim)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -10,7 +10,7 @@ from .elementwise import constant, promote
 
 def _compare(function: Any, name: str) -> Any:
     def compare(input: Any, other: Any) -> Tensor:
-        a, b = promote(input, other)
+        a, b = promote(input, other, broadcast=True)
         return constant(function(a._array, b._array))
     compare.__name__ = name
     compare.__doc__ = f"elementwise input {name} other, as a bool tensor"
@@ -75,7 +75,7 @@ bitwise_and, bitwise_or, bitwise_xor = (_bitwise(xp.bitwise_and, "bitwise_and"),
 def bitwise_not(input: Tensor) -> Tensor:
     """~input: logical not for bool, bitwise not for integers"""
     if input._array.dtype.kind == "f":
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype}'")
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return constant(xp.invert(input._array))
 
 
@@ -114,3 +114,8 @@ def is_nonzero(input: Tensor) -> bool:
     if input._array.size != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input._array.item())
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """True where an element of `elements` occurs in test_elements"""
+    return constant(xp.isin(to_array(elements), to_array(test_elements), invert=invert))

@@ -24,16 +24,36 @@ def as_operand(value: Any, dtype: dtypes.dtype) -> Tensor:
             return Cast.apply(value, dtype=dtype.dtype)
         return Tensor._wrap(value._array.astype(dtype.dtype))
     if isinstance(value, (int, float, bool, xp.generic)):
+        if isinstance(value, int) and dtype.kind in "iu":
+            return Tensor._wrap(xp.asarray(value).astype(dtype.dtype))  # wraps around, as torch's integers do
         return Tensor._wrap(xp.asarray(value, dtype=dtype.dtype))  # a number straight to the dtype, no float32 detour
     return Tensor._wrap(xp.asarray(to_array(value), dtype=dtype.dtype))
 
 
-def promote(*operands: Any, floating: bool = False) -> tuple[Tensor, ...]:
-    """The operands as tensors of their torch result type (the default float dtype at least, if floating)."""
+def promote(*operands: Any, floating: bool = False, broadcast: bool = False) -> tuple[Tensor, ...]:
+    """The operands as tensors of their torch result type (the default float dtype at least, if floating); with
+    broadcast, shapes that do not broadcast are refused with torch's message."""
     kind = dtypes.result_type(*operands)
     if floating and not kind.is_floating_point:
         kind = dtypes.get_default_dtype()
-    return tuple(as_operand(op, kind) for op in operands)
+    out = tuple(as_operand(op, kind) for op in operands)
+    if broadcast and len(out) == 2:
+        check_broadcast(out[0]._array.shape, out[1]._array.shape)
+    return out
+
+
+def check_broadcast(a: tuple, b: tuple) -> None:
+    """torch's error for two shapes that do not broadcast, naming the first dimension where they clash."""
+    if a == b:
+        return
+    ndim = max(len(a), len(b))
+    for dim in range(ndim - 1, -1, -1):
+        i, j = dim - (ndim - len(a)), dim - (ndim - len(b))
+        m = a[i] if i >= 0 else 1
+        n = b[j] if j >= 0 else 1
+        if m != n and m != 1 and n != 1:
+            raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton "
+                               f"dimension {dim} (shapes {tuple(a)} and {tuple(b)})")
 
 
 def floating(x: Any) -> Tensor:
@@ -46,8 +66,29 @@ def floating(x: Any) -> Tensor:
 
 
 def constant(array: Any) -> Tensor:
-    """A result without gradient (integer arithmetic, comparisons, rounding)."""
+    """A result without gradient (integer arithmetic, comparisons)."""
     return Tensor._wrap(xp.asarray(array))
+
+
+class ZeroGradient(Op):
+    """y = a piecewise-constant function of the inputs (floor, round, sign, ...);  dx = 0"""
+    saved_inputs = ()
+
+    def forward(self, *arrays, value):
+        self.shapes = [a.shape for a in arrays]
+        return value
+
+    def backward(self, g):
+        return tuple(xp.zeros(shape, g.dtype) for shape in self.shapes)
+
+
+def zero_gradient(value: Any, *inputs: Tensor) -> Tensor:
+    """value as the result of `inputs` with a zero gradient (a constant when no input is floating)."""
+    value = xp.asarray(value)
+    floating_inputs = [t for t in inputs if t._array.dtype.kind == "f"]
+    if not floating_inputs or value.dtype.kind != "f":
+        return constant(value)
+    return ZeroGradient.apply(*floating_inputs, value=value)
 
 
 # ----- binary arithmetic --------------------------------------------------------------------------------
@@ -121,19 +162,19 @@ class PowScalar(Op):
 
 
 class Pow(Op):
-    """y = a^b;  da = g b a^(b-1), db = g a^b ln(a)  (0 where a <= 0, as torch for a = 0)"""
+    """y = a^b;  da = g b a^(b-1), db = g a^b ln(a)"""
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a ** b
 
     def backward(self, g):
-        da = g * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
-        db = None
-        if self.needs_input_grad[1]:
-            positive = self.a > 0
-            log_a = xp.log(xp.where(positive, self.a, 1))
-            db = g * xp.where(positive, self.a ** self.b * log_a, 0)
+        da = db = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:  # 0 where the exponent is 0 (0^0 included), as torch
+                da = g * xp.where(self.b == 0, 0, self.b * self.a ** (self.b - 1))
+            if self.needs_input_grad[1]:  # a^b ln a: NaN for a negative base, 0 at a = 0 with b >= 0, as torch
+                db = g * xp.where((self.a == 0) & (self.b >= 0), 0, self.a ** self.b * xp.log(self.a))
         return da, db
 
 
@@ -256,12 +297,15 @@ def _scaled(other: Any, alpha: Any) -> Any:
 
 def add(input: Any, other: Any, *, alpha: Any = None, out: Tensor | None = None) -> Tensor:
     """input + alpha other"""
-    return _out(Add.apply(*promote(input, _scaled(other, alpha))), out)
+    return _out(Add.apply(*promote(input, _scaled(other, alpha), broadcast=True)), out)
 
 
 def sub(input: Any, other: Any, *, alpha: Any = None, out: Tensor | None = None) -> Tensor:
     """input - alpha other"""
-    return _out(Sub.apply(*promote(input, _scaled(other, alpha))), out)
+    if all(isinstance(v, Tensor) and v._array.dtype == xp.bool_ for v in (input, other)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    return _out(Sub.apply(*promote(input, _scaled(other, alpha), broadcast=True)), out)
 
 
 subtract = sub
@@ -274,7 +318,7 @@ def rsub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:
 
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """input other"""
-    return _out(Mul.apply(*promote(input, other)), out)
+    return _out(Mul.apply(*promote(input, other, broadcast=True)), out)
 
 
 multiply = mul
@@ -283,50 +327,70 @@ multiply = mul
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
     """input / other (true division); rounding_mode 'trunc' or 'floor' rounds the quotient"""
     if rounding_mode is None:
-        return _out(Div.apply(*promote(input, other, floating=True)), out)
+        return _out(Div.apply(*promote(input, other, floating=True, broadcast=True)), out)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
-    a, b = promote(input, other)
+    a, b = promote(input, other, broadcast=True)
     if a._array.dtype.kind in "iub":
+        _integer_divisor(a, b, "div_" + rounding_mode)
         if rounding_mode == "floor":
             return _out(constant(xp.floor_divide(a._array, b._array)), out)
         return _out(constant((xp.trunc(a._array / b._array)).astype(a._array.dtype)), out)
-    quotient = Div.apply(a, b)
-    return _out(constant(xp.floor(quotient._array) if rounding_mode == "floor" else xp.trunc(quotient._array)), out)
+    quotient = a._array / b._array
+    rounded = xp.floor(quotient) if rounding_mode == "floor" else xp.trunc(quotient)
+    return _out(zero_gradient(rounded, a, b), out)
 
 
 divide = true_divide = div
 
 
+def _integer_divisor(a: Tensor, b: Tensor, name: str) -> None:
+    if a._array.dtype == xp.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if a._array.dtype.kind in "iu" and (b._array == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+
+
 def floor_divide(input: Any, other: Any) -> Tensor:
-    """floor(input / other) (no gradient, as torch)"""
-    a, b = promote(input, other)
-    return constant(xp.floor_divide(a._array, b._array))
+    """floor(input / other) (gradient 0, as torch)"""
+    a, b = promote(input, other, broadcast=True)
+    _integer_divisor(a, b, "div_floor")
+    return zero_gradient(xp.floor_divide(a._array, b._array), a, b)
 
 
 def remainder(input: Any, other: Any) -> Tensor:
     """input - other floor(input / other): the sign of other, as Python's %"""
-    return Remainder.apply(*promote(input, other))
+    a, b = promote(input, other, broadcast=True)
+    _integer_divisor(a, b, "remainder")
+    return Remainder.apply(a, b)
 
 
 def fmod(input: Any, other: Any) -> Tensor:
     """input - other trunc(input / other): the sign of input, as C's fmod"""
-    return Fmod.apply(*promote(input, other))
+    return Fmod.apply(*promote(input, other, broadcast=True))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - torch's name
     """input ** exponent"""
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-        base = input
-        if base._array.dtype.kind in "iub" and isinstance(exponent, float):
-            base = floating(base)
-        if base._array.dtype.kind in "iub" and exponent < 0:
+        base = as_operand(input, dtypes.result_type(input, exponent))
+        if base._array.dtype.kind in "iu" and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return PowScalar.apply(base, exponent=exponent)
-    a, b = promote(input, exponent)
-    if a._array.dtype.kind in "iu" and xp.any(b._array < 0):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = promote(input, exponent, broadcast=True)
+    if a._array.dtype == xp.bool_:  # bool ** bool stays bool: 0 ** 0 = 1
+        return constant(a._array | ~b._array)
+    if a._array.dtype.kind in "iu" and (b._array < 0).any():
+        return constant(_integer_power(a._array, b._array))
     return Pow.apply(a, b)
+
+
+def _integer_power(a: Any, b: Any) -> Any:
+    """Integer powers with negative exponents, as torch computes them: 1 and -1 keep a magnitude of 1, others give 0."""
+    a, b = xp.broadcast_arrays(a, b)
+    positive = xp.where(b >= 0, a, 1) ** xp.where(b >= 0, b, 0)
+    negative = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+    return xp.where(b >= 0, positive, negative).astype(a.dtype)
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:
@@ -337,7 +401,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:
 
 def atan2(input: Any, other: Any) -> Tensor:
     """the angle of (other, input): atan(input / other) in the right quadrant"""
-    return Atan2.apply(*promote(input, other, floating=True))
+    return Atan2.apply(*promote(input, other, floating=True, broadcast=True))
 
 
 arctan2 = atan2
@@ -345,20 +409,22 @@ arctan2 = atan2
 
 def maximum(input: Any, other: Any) -> Tensor:
     """elementwise max(input, other)"""
-    return Maximum.apply(*promote(input, other))
+    return Maximum.apply(*promote(input, other, broadcast=True))
 
 
 def minimum(input: Any, other: Any) -> Tensor:
     """elementwise min(input, other)"""
-    return Minimum.apply(*promote(input, other))
+    return Minimum.apply(*promote(input, other, broadcast=True))
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """input where condition holds, else other; where(condition) alone is nonzero(as_tuple=True)"""
-    cond = to_array(condition).astype(bool, copy=False)
+    cond = to_array(condition)
+    if cond.dtype != xp.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")
     if input is None and other is None:
         return tuple(constant(i.astype(xp.int64)) for i in xp.nonzero(cond))
-    a, b = promote(input, other)
+    a, b = promote(input, other, broadcast=True)
     return Where.apply(a, b, condition=cond)
 
 
@@ -369,10 +435,10 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         y = input
         if min is not None:
-            low, y = promote(min, y)
+            low, y = promote(min, y, broadcast=True)
             y = where(y < low, low, y)
         if max is not None:
-            high, y = promote(max, y)
+            high, y = promote(max, y, broadcast=True)
             y = where(y > high, high, y)
         return _out(y, out)
     kind = dtypes.result_type(input, *(v for v in (min, max) if v is not None))
@@ -432,3 +498,27 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
     xp.copyto(out._array, result._array, casting="unsafe")
     out._bump_version()
     return out
+
+
+def fmax(input: Any, other: Any) -> Tensor:
+    """elementwise max, ignoring NaN when the other value is a number"""
+    a, b = promote(input, other, broadcast=True)
+    return where(Tensor._wrap(xp.isnan(a._array)), b, maximum(a, where(Tensor._wrap(xp.isnan(b._array)), a, b)))
+
+
+def fmin(input: Any, other: Any) -> Tensor:
+    """elementwise min, ignoring NaN when the other value is a number"""
+    a, b = promote(input, other, broadcast=True)
+    return where(Tensor._wrap(xp.isnan(a._array)), b, minimum(a, where(Tensor._wrap(xp.isnan(b._array)), a, b)))
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
+    """input << other (integers)"""
+    a, b = promote(input, other, broadcast=True)
+    return constant(xp.left_shift(a._array, b._array))
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
+    """input >> other (integers)"""
+    a, b = promote(input, other, broadcast=True)
+    return constant(xp.right_shift(a._array, b._array))

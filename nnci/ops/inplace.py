@@ -83,6 +83,8 @@ def pow_(self: Tensor, exponent: Any) -> Tensor:
 
 
 def floor_divide_(self: Tensor, other: Any) -> Tensor:
+    """in place: floor(self / other)"""
+    _operand_for(self, other, "floor_divide_")
     return copy_(self, elementwise.floor_divide(self, other))
 
 
@@ -170,8 +172,8 @@ class Fill(Op):
     def forward_into(self, x, value):
         x[...] = value
 
-    def backward(self, g):
-        return None, (g.sum() if self.needs_input_grad[1] else None)
+    def backward(self, g):  # the overwritten input gets a zero gradient, as torch
+        return xp.zeros_like(g), (g.sum() if self.needs_input_grad[1] else None)
 
 
 class Copy(Op):
@@ -193,7 +195,7 @@ class Copy(Op):
         xp.copyto(x, src, casting="unsafe")
 
     def backward(self, g):
-        return None, g
+        return xp.zeros_like(g), g
 
 
 class Overwrite(Op):
@@ -207,7 +209,7 @@ class Overwrite(Op):
         x[...] = values
 
     def backward(self, g):
-        return (None,)
+        return (xp.zeros_like(g),)
 
 
 class MaskedFill(Op):
@@ -319,9 +321,12 @@ def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
 
 
 def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: str | None = None) -> Tensor:
-    """in place: self[i][index[i][j]] = src[i][j] along dim ('add' adds)"""
-    from .shape import _scatter
-    return _scatter(self, dim, index, src if src is not None else value, reduce in ("add", "sum"), True)
+    """in place: self[i][index[i][j]] = src[i][j] along dim ('add' adds, 'multiply' multiplies)"""
+    from .shape import _scatter, _scatter_multiply
+    source = src if src is not None else value
+    if reduce == "multiply":
+        return copy_(self, _scatter_multiply(self, dim, index, source))
+    return _scatter(self, dim, index, source, reduce in ("add", "sum"), True)
 
 
 def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:

@@ -29,6 +29,9 @@ class MatMul(Op):
 
 def matmul(input: Any, other: Any, op: str = "matmul") -> Tensor:
     """input @ other with NumPy's (torch's) rules for 1-D operands and batch broadcasting"""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input._array.dtype != other._array.dtype:
+        raise RuntimeError(f"{op}: expected both operands to have the same dtype, but got {input.dtype} and "
+                           f"{other.dtype}")
     a, b = promote(input, other)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"{op}: both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
@@ -87,11 +90,18 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return matmul(input, other, "dot")
 
 
-inner = dot
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """sum over the last dims of input and other (the dot product of 1-D inputs)"""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return matmul(input.unsqueeze(-2) if input.ndim == 1 else input,
+                  other.reshape(-1, other.shape[-1]).t()).reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """input[i] vec2[j]"""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D inputs, got {input.ndim}-D and {vec2.ndim}-D")
     return unsqueeze(input, 1) * unsqueeze(vec2, 0)
 
 
@@ -118,6 +128,10 @@ class Einsum(Op):
         return xp.einsum(",".join(inputs) + "->" + output, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, g):
+        sizes: dict[str, int] = {}
+        for array, subscripts in zip(self.arrays, self.inputs):
+            for c, n in zip(subscripts, array.shape):
+                sizes[c] = max(sizes.get(c, 1), n)
         grads = []
         for k, (array, subscripts) in enumerate(zip(self.arrays, self.inputs)):
             if not self.needs_input_grad[k]:
@@ -129,7 +143,8 @@ class Einsum(Op):
             operands = [g] + [a for j, a in enumerate(self.arrays) if j != k]
             partial = xp.einsum(",".join([self.output] + others) + "->" + target, *operands,
                                 optimize=len(operands) > 2)
-            grads.append(_to_subscripts(partial, target, subscripts, array.shape))
+            shape = tuple(sizes[c] for c in subscripts)  # the broadcast shape: the engine sums size-1 dims back
+            grads.append(_to_subscripts(partial, target, subscripts, shape))
         return grads
 
 
@@ -138,7 +153,7 @@ def _to_subscripts(partial: Any, target: str, subscripts: str, shape: tuple) -> 
     repeated letters (diagonals) on the diagonal."""
     sizes = dict(zip(subscripts, shape))
     letters = "".join(dict.fromkeys(subscripts))
-    expanded = xp.einsum(f"{target}->{target}", partial)
+    expanded = partial
     for c in letters:
         if c not in target:
             expanded = xp.expand_dims(expanded, -1)
@@ -157,6 +172,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation over the operands, as torch.einsum (explicit or implicit output, ...)"""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    kinds = {t._array.dtype for t in operands if isinstance(t, Tensor)}
+    if len(kinds) > 1:
+        raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got {sorted(str(k) for k in kinds)}")
     tensors = promote(*operands)
     equation = equation.replace(" ", "")
     lhs, arrow, rhs = equation.partition("->")
@@ -188,37 +206,100 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 
 # ----- norms ---------------------------------------------------------------------------------------------
+class VectorNorm(Op):
+    """y = (sum |x|^p)^(1/p) over dims (p = inf: max |x|);  dx = g x |x|^(p-2) / y^(p-1), 0 where y = 0 (torch's)"""
+
+    def forward(self, x, p, axes, keepdim):
+        self.x, self.p, self.axes, self.keepdim = x, p, axes, keepdim
+        magnitude = xp.abs(x)
+        if p == math.inf:
+            y = magnitude.max(axis=axes, keepdims=True, initial=0)
+        elif p == -math.inf:
+            y = magnitude.min(axis=axes, keepdims=True)
+        elif p == 0:
+            y = (magnitude != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            y = magnitude.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            y = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        self.y = y
+        out = y if keepdim else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return out.astype(x.dtype, copy=True)
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.axes)
+        x, y, p = self.x, self.y, self.p
+        if p == 0:
+            return (xp.zeros_like(x),)
+        if p == 1:
+            return (g * xp.sign(x),)
+        if p in (math.inf, -math.inf):
+            hit = xp.abs(x) == y
+            return (xp.sign(x) * hit * (g / xp.maximum(hit.sum(axis=self.axes, keepdims=True), 1)),)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                scale = x / y
+            else:
+                scale = x * xp.abs(x) ** (p - 2) / y ** (p - 1)
+        return (xp.where(y == 0, xp.zeros((), x.dtype), g * scale),)
+
+
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """(sum |x|^ord)^(1/ord) over dim (all entries when None); inf: max |x|, -inf: min |x|, 0: the nonzero count"""
-    from .elementwise import floating
+    from .reduce import axes_of
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._array.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype}")
+    axes = axes_of(dim, x.ndim)
+    return VectorNorm.apply(x, p=float(ord), axes=axes, keepdim=keepdim)
+
+
+class MatrixNorm(Op):
+    """y = the largest (2), smallest (-2) or summed (nuc) singular value of the last two dims;
+    dA = g U diag(e) V^T, e picking those singular values"""
+
+    def forward(self, a, kind):
+        self.kind = kind
+        u, s, vt = xp.linalg.svd(a, full_matrices=False)
+        if kind == "nuc":
+            y = s.sum(-1)
+            self.direction = u @ vt
+        else:
+            pick = 0 if kind == 2 else -1
+            y = s[..., pick]
+            self.direction = u[..., :, pick, None] * vt[..., pick, None, :]
+        return y.astype(a.dtype)
+
+    def backward(self, g):
+        return (g[..., None, None] * self.direction,)
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """'fro' (all entries' 2-norm), 'nuc' (sum of singular values), 1 / -1 (largest / smallest column sum of |A|),
+    inf / -inf (rows), 2 / -2 (largest / smallest singular value)"""
     from .reduce import amax, amin, sum
-    x = floating(x) if dtype is None else x.to(dtype)
-    dims = dim if dim is not None else ()
-    if ord == math.inf:
-        return amax(x.abs(), dims, keepdim)
-    if ord == -math.inf:
-        return amin(x.abs(), dims, keepdim)
-    if ord == 0:
-        return sum((x != 0).to(x.dtype), dim, keepdim)
-    if ord == 2:
-        return sum(x * x, dim, keepdim).sqrt()
-    if ord == 1:
-        return sum(x.abs(), dim, keepdim)
-    return sum(x.abs() ** ord, dim, keepdim) ** (1.0 / ord)
-
-
-def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False) -> Tensor:
-    """the Frobenius norm ('fro'), or the largest column (1) / row (inf) absolute sum"""
-    from .reduce import amax, sum
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    rows, cols = (d % A.ndim for d in dim)
     if ord == "fro":
-        return vector_norm(A, 2, dim, keepdim)
+        return vector_norm(A, 2, (rows, cols), keepdim)
+    if ord in ("nuc", 2, -2):
+        moved = A.movedim((rows, cols), (-2, -1))
+        y = MatrixNorm.apply(moved, kind=ord)
+        if keepdim:
+            y = y.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols))
+        return y
     if ord in (1, -1, math.inf, -math.inf):
-        rows, cols = dim
         summed = sum(A.abs(), rows if ord in (1, -1) else cols, keepdim=True)
         other = cols if ord in (1, -1) else rows
-        picked = amax(summed, other, keepdim=True) if ord > 0 else -amax(-summed, other, keepdim=True)
-        return picked if keepdim else picked.squeeze(dim)
-    raise NotImplementedError(f"matrix_norm: ord {ord!r} is not supported by nnci (it needs singular values)")
+        picked = amax(summed, other, keepdim=True) if ord > 0 else amin(summed, other, keepdim=True)
+        return picked if keepdim else picked.squeeze((rows, cols))
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -231,10 +312,20 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
 
 
 def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    """torch.linalg.norm: vector 2-norm by default; a matrix norm for a string ord or two dims"""
-    if isinstance(ord, str) or (dim is not None and not isinstance(dim, int) and len(dim) == 2 and ord is not None):
-        return matrix_norm(A, ord, tuple(dim) if dim is not None else (-2, -1), keepdim)
-    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    """torch.linalg.norm: the 2-norm of all entries by default; with ord, a vector norm of a 1-D input or over one
+    dim, a matrix norm of a 2-D input or over two dims"""
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim == 1 and not isinstance(ord, str):
+            return vector_norm(A, ord, None, keepdim, dtype=dtype)
+        if A.ndim != 2:
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if isinstance(dim, int) or len(dim) == 1:
+        return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, ord, tuple(dim), keepdim, dtype=dtype)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
@@ -326,3 +417,229 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     a0, a1, a2 = input.unbind(dim)
     b0, b1, b2 = other.unbind(dim)
     return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """sum over the last `dims` dims of a and the first of b (or the listed pairs of dims)"""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    if isinstance(dims, int):
+        left, right = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        left, right = ([dims[0]] if isinstance(dims[0], int) else list(dims[0]),
+                       [dims[1]] if isinstance(dims[1], int) else list(dims[1]))
+    left, right = [d % a.ndim for d in left], [d % b.ndim for d in right]
+    sa = list(letters[:a.ndim])
+    sb = list(letters[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(left, right):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in left] + [c for j, c in enumerate(sb) if j not in right]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """the dot product of two 1-D tensors"""
+    return dot(input, other)
+
+
+def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta input + alpha mat @ vec"""
+    return input * beta + mv(mat, vec) * alpha
+
+
+def addr(input: Any, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta input + alpha outer(vec1, vec2)"""
+    return input * beta + outer(vec1, vec2) * alpha
+
+
+def baddbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """beta input + alpha batch1 @ batch2"""
+    return input * beta + bmm(batch1, batch2) * alpha
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A^n by repeated products (n < 0: of the inverse)"""
+    from ..creation import eye
+    if n == 0:
+        return eye(A.shape[-1], dtype=A.dtype).expand(A.shape) * 1
+    base = inv(A) if n < 0 else A
+    result = base
+    for _ in range(abs(n) - 1):
+        result = result @ base
+    return result
+
+
+def multi_dot(tensors: Any) -> Tensor:
+    """the product of a chain of matrices"""
+    result = tensors[0]
+    for t in tensors[1:]:
+        result = matmul(result, t)
+    return result
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """sum of x y along dim"""
+    return (x * y).sum(dim)
+
+
+class Slogdet(Op):
+    """(sign, log|det A|);  dA = g A^-T for the log"""
+
+    def forward(self, a):
+        self.a = a
+        sign, logdet = xp.linalg.slogdet(a)
+        self.sign = sign
+        return logdet.astype(a.dtype)
+
+    def backward(self, g):
+        return (g[..., None, None] * xp.swapaxes(xp.linalg.inv(self.a), -1, -2),)
+
+
+def slogdet(A: Tensor) -> Any:
+    """(sign of det A, log |det A|)"""
+    from .. import return_types
+    _square(A, "slogdet")
+    log_abs = Slogdet.apply(A)
+    sign = Tensor._wrap(xp.sign(xp.linalg.det(A._array)).astype(A._array.dtype))
+    return return_types.slogdet(sign, log_abs)
+
+
+logdet = lambda A: slogdet(A).logabsdet  # noqa: E731
+
+
+class EigenvaluesSymmetric(Op):
+    """w, V = eigh(A) for symmetric A (eigenvalues ascending);  dA = V (diag(gw) + F o (V^T gV)) V^T"""
+
+    def forward(self, a, vectors):
+        self.w, self.v = xp.linalg.eigh(a)
+        self.vectors = vectors
+        return (xp.concatenate([self.w[..., None, :], self.v], axis=-2) if vectors else self.w).astype(a.dtype)
+
+    def backward(self, g):
+        w, v = self.w, self.v
+        gw = g[..., 0, :] if self.vectors else g
+        inner = xp.zeros(v.shape, v.dtype)
+        idx = xp.arange(w.shape[-1])
+        inner[..., idx, idx] = gw
+        if self.vectors:
+            gv = g[..., 1:, :]
+            with xp.errstate(divide="ignore"):
+                gaps = w[..., None, :] - w[..., :, None]
+                f = xp.where(gaps == 0, 0, 1 / gaps)
+            inner = inner + f * (xp.swapaxes(v, -1, -2) @ gv)
+        da = v @ inner @ xp.swapaxes(v, -1, -2)
+        return ((da + xp.swapaxes(da, -1, -2)) / 2,)
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Any:
+    """eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix"""
+    from .. import return_types
+    _square(A, "eigh")
+    both = EigenvaluesSymmetric.apply(A, vectors=True)
+    return return_types.eigh(both[..., 0, :], both[..., 1:, :])
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """eigenvalues (ascending) of a symmetric matrix"""
+    _square(A, "eigvalsh")
+    return EigenvaluesSymmetric.apply(A, vectors=False)
+
+
+class SingularValues(Op):
+    """s = the singular values of A (descending);  dA = U diag(gs) V^T"""
+
+    def forward(self, a):
+        self.u, s, self.vt = xp.linalg.svd(a, full_matrices=False)
+        return s.astype(a.dtype)
+
+    def backward(self, g):
+        return ((self.u * g[..., None, :]) @ self.vt,)
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """the singular values of A, descending"""
+    return SingularValues.apply(A)
+
+
+class _ForwardOnly(Op):
+    """A decomposition whose gradient nnci does not compute: backward says so."""
+    saved_inputs = ()
+
+    def forward(self, a, value, name):
+        self.name = name
+        return value
+
+    def backward(self, g):
+        raise NotImplementedError(f"the gradient of linalg.{self.name} is not implemented in nnci (its values are)")
+
+
+def _decomposition(A: Tensor, arrays: tuple, name: str) -> tuple:
+    return tuple(_ForwardOnly.apply(A, value=xp.ascontiguousarray(a.astype(A._array.dtype)), name=name) for a in arrays)
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> Any:
+    """U, S, Vh with A = U diag(S) Vh (values only: no gradient)"""
+    from .. import return_types
+    u, s, vh = _decomposition(A, xp.linalg.svd(A._array, full_matrices=full_matrices), "svd")
+    return return_types.svd(u, s, vh)
+
+
+def qr(A: Tensor, mode: str = "reduced") -> Any:
+    """Q, R with A = Q R (values only: no gradient)"""
+    from .. import return_types
+    q, r = _decomposition(A, xp.linalg.qr(A._array, mode="reduced" if mode == "reduced" else "complete"), "qr")
+    return return_types.qr(q, r)
+
+
+class Cholesky(Op):
+    """L with A = L L^T;  dA = L^-T Phi(L^T gL) L^-1 symmetrised (Phi: lower triangle, half diagonal)"""
+    saved_inputs, saves_output = (), True
+
+    def forward(self, a, upper):
+        try:
+            self.l = xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise RuntimeError("linalg.cholesky: The factorization could not be completed because the input is not "
+                               "positive-definite.") from None
+        self.upper = upper
+        return xp.swapaxes(self.l, -1, -2).copy() if upper else self.l
+
+    def backward(self, g):
+        l = self.l
+        gl = xp.swapaxes(g, -1, -2) if self.upper else g
+        phi = xp.swapaxes(l, -1, -2) @ gl
+        phi = xp.tril(phi) - 0.5 * xp.eye(l.shape[-1]) * phi
+        inverse = xp.linalg.inv(l)
+        s = xp.swapaxes(inverse, -1, -2) @ phi @ inverse
+        return ((s + xp.swapaxes(s, -1, -2)) / 2,)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """the lower (or upper) triangular L with A = L L^T"""
+    _square(A, "cholesky")
+    return Cholesky.apply(A, upper=upper)
+
+
+def pinv(A: Tensor, *, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """the Moore-Penrose pseudo-inverse (for a full column rank A, (A^T A)^-1 A^T, differentiable)"""
+    rank = xp.linalg.matrix_rank(A._array)
+    rows, cols = A.shape[-2:]
+    if (xp.asarray(rank) == cols).all() and rows >= cols:
+        at = A.mT
+        return inv(at @ A) @ at
+    if (xp.asarray(rank) == rows).all():
+        at = A.mT
+        return at @ inv(A @ at)
+    return _decomposition(A, (xp.linalg.pinv(A._array),), "pinv")[0]
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """the number of singular values above the tolerance"""
+    return Tensor._wrap(xp.asarray(xp.linalg.matrix_rank(A._array, tol=atol), dtype=xp.int64))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+    """X minimising ||A X - B|| (differentiable for a full column rank A)"""
+    from .. import return_types
+    solution = pinv(A) @ B
+    return return_types.lstsq(
+        solution, Tensor._wrap(xp.zeros(0, A._array.dtype)), matrix_rank(A), svdvals(A).detach())

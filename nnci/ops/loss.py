@@ -6,6 +6,7 @@ import math
 import warnings
 from typing import Any
 
+from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor, to_array
 from . import activation, elementwise as E, pointwise as P
@@ -86,20 +87,43 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     return reduce_loss(loss if weight is None else loss * weight, reduction)
 
 
+class BinaryCrossEntropy(Op):
+    """y = -w [t max(log p, -100) + (1 - t) max(log(1 - p), -100)];
+    dp = g w (p - t) / max(p (1 - p), 1e-12), dt = g w (log(1 - p) - log p) (torch's formulas)"""
+
+    def forward(self, p, t, *weight):
+        self.p, self.t, self.weight = p, t, weight[0] if weight else None
+        with xp.errstate(divide="ignore"):
+            log_p, log_q = xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
+        loss = -(t * log_p + (1 - t) * log_q)
+        return loss * self.weight if self.weight is not None else loss
+
+    def backward(self, g):
+        p, t = self.p, self.t
+        scale = g if self.weight is None else g * self.weight
+        dp = scale * (p - t) / xp.maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
+        dt = None
+        if self.needs_input_grad[1]:
+            with xp.errstate(divide="ignore"):
+                dt = scale * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
+        dw = None
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            with xp.errstate(divide="ignore"):
+                dw = -g * (t * xp.maximum(xp.log(p), -100) + (1 - t) * xp.maximum(xp.log1p(-p), -100))
+        return (dp, dt) + ((dw,) if self.weight is not None else ())
+
+
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
     """-[t log p + (1 - t) log(1 - p)] on probabilities p (each log clamped at -100, as torch)"""
     target = _target(input, target)
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Using a target size ({tuple(target.shape)}) that is different to the input size ({tuple(input.shape)}) is "
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
                          "deprecated. Please ensure they have the same size.")
     if input.numel() and (float(input._array.min()) < 0 or float(input._array.max()) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    log_p = E.clamp(P.log(input), min=-100)
-    log_q = E.clamp(P.log(1 - input), min=-100)
-    loss = -(target * log_p + (1 - target) * log_q)
-    if weight is not None:
-        loss = loss * weight
+    inputs = (input, target) if weight is None else (input, target, E.as_operand(weight, input.dtype).expand(input.shape))
+    loss = BinaryCrossEntropy.apply(*inputs)
     return reduce_loss(loss, reduction_from_legacy(size_average, reduce, reduction))
 
 
@@ -195,7 +219,10 @@ def _class_loss(log_probs: Tensor, target: Any, weight: Any, ignore_index: int, 
         smooth = -(rows * Tensor._wrap(class_weight)).sum(1) * Tensor._wrap(flat_valid.astype(dtype)) / classes
         loss = loss * (1 - smoothing) + smooth * smoothing
     if reduction == "mean":
-        return sum(loss) / float(row_weight.sum())
+        total = float(row_weight.sum())
+        if total == 0:  # every target ignored: NaN, as torch, with a zero gradient
+            return sum(loss) * 0.0 + float("nan")
+        return sum(loss) / total
     if reduction == "none":
         return loss.reshape(()) if unbatched else loss.reshape(target.shape)
     return reduce_loss(loss, reduction)

@@ -12,7 +12,7 @@ from typing import Any
 from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor
-from .elementwise import constant, floating
+from .elementwise import constant, floating, zero_gradient
 
 
 class Pointwise(Op):
@@ -333,7 +333,7 @@ class Lgamma(Pointwise):
     @staticmethod
     def f(x):
         from scipy.special import gammaln
-        return gammaln(x).astype(x.dtype, copy=False)
+        return xp.where(x == -xp.inf, xp.inf, gammaln(x)).astype(x.dtype, copy=False)  # torch: lgamma(-inf) = inf
 
     @staticmethod
     def df(x, y):
@@ -412,8 +412,11 @@ def square(input: Tensor) -> Tensor:
 
 
 def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 (no gradient: its derivative is 0)"""
-    return constant(xp.sign(input._array))
+    """-1, 0 or 1 (0 for NaN, as torch), with a zero gradient"""
+    array = input._array
+    if array.dtype == xp.bool_:
+        return constant(array.copy())
+    return zero_gradient(xp.nan_to_num(xp.sign(array), nan=0.0) if array.dtype.kind == "f" else xp.sign(array), input)
 
 
 sgn = sign
@@ -422,7 +425,7 @@ sgn = sign
 def _rounding(function: Any, name: str) -> Any:
     def rounded(input: Tensor) -> Tensor:
         array = input._array
-        return constant(function(array) if array.dtype.kind == "f" else array.copy())
+        return zero_gradient(function(array), input) if array.dtype.kind == "f" else constant(array.copy())
     rounded.__name__ = name
     rounded.__doc__ = f"{name}(input), elementwise (gradient 0, as torch)"
     return rounded
@@ -435,7 +438,7 @@ fix = trunc
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's name
     """input rounded half to even (to `decimals` places), gradient 0"""
     array = input._array
-    return constant(xp.round(array, decimals) if array.dtype.kind == "f" else array.copy())
+    return zero_gradient(xp.round(array, decimals), input) if array.dtype.kind == "f" else constant(array.copy())
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
@@ -460,8 +463,80 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     return log(p / (1 - p))
 
 
+class XLogY(Op):
+    """y = x ln(o), 0 where x = 0;  dx = g ln(o) (0 where x = 0), do = g x / o"""
+
+    def forward(self, x, other):
+        self.x, self.other = x, other
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.where(x == 0, xp.zeros((), x.dtype), x * xp.log(other))
+
+    def backward(self, g):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            dx = g * xp.where(self.x == 0, 0, xp.log(self.other)) if self.needs_input_grad[0] else None
+            do = g * self.x / self.other if self.needs_input_grad[1] else None
+        return dx, do
+
+
 def xlogy(input: Any, other: Any) -> Tensor:
     """input ln(other), 0 where input is 0"""
-    from .elementwise import mul, promote, where
-    a, b = promote(input, other, floating=True)
-    return where(a == 0, 0.0, mul(a, log(b)))
+    from .elementwise import promote
+    return XLogY.apply(*promote(input, other, floating=True))
+
+
+class Digamma(Pointwise):
+    """y = psi(x) = d ln Gamma(x) / dx;  dx = g psi'(x)"""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import digamma as psi
+        return psi(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def df(x, y):
+        from scipy.special import polygamma
+        return polygamma(1, x).astype(x.dtype, copy=False)
+
+
+digamma = psi = _unary(Digamma)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """sin(pi x) / (pi x), 1 at 0"""
+    from .elementwise import where
+    x = floating(input)
+    scaled = x * math.pi
+    safe = where(scaled == 0, 1.0, scaled)
+    return where(scaled == 0, 1.0, sin(safe) / safe)
+
+
+def positive(input: Tensor) -> Tensor:
+    """input itself"""
+    return input
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with the sign of other"""
+    from .elementwise import promote, where
+    a, b = promote(input, other, floating=True, broadcast=True)
+    return where(Tensor._wrap(xp.signbit(b._array)), -abs(a), abs(a))
+
+
+def logaddexp(input: Any, other: Any) -> Tensor:
+    """log(e^a + e^b), computed stably"""
+    from .elementwise import maximum, minimum, promote
+    a, b = promote(input, other, floating=True, broadcast=True)
+    high, low = maximum(a, b), minimum(a, b)
+    return high + log1p(exp(low - high))
+
+
+def logaddexp2(input: Any, other: Any) -> Tensor:
+    """log2(2^a + 2^b)"""
+    return logaddexp(input * math.log(2), other * math.log(2)) / math.log(2)
+
+
+def heaviside(input: Tensor, values: Any) -> Tensor:
+    """0 below 0, values at 0, 1 above 0"""
+    from .elementwise import promote
+    a, v = promote(input, values, broadcast=True)
+    return constant(xp.heaviside(a._array, v._array))

@@ -249,7 +249,9 @@ def _adaptive(input: Tensor, output_size: Any, reduce: str, name: str) -> Tensor
     x = input
     out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     h, w = x.shape[-2:]
-    out_h, out_w = out_h or h, out_w or w
+    out_h, out_w = h if out_h is None else out_h, w if out_w is None else out_w  # None keeps a size, 0 empties it
+    if out_h == 0 or out_w == 0:
+        return x[..., :out_h, :out_w] * 1
     if reduce == "mean" and h % out_h == 0 and w % out_w == 0:  # equal bins: one pooling op
         return avg_pool2d(x, (h // out_h, w // out_w))
     if reduce == "max" and h % out_h == 0 and w % out_w == 0:
@@ -279,5 +281,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool1d(return_indices=True) is not supported by nnci")
     x, _ = _as_2d("adaptive_max_pool1d", input)
     return _adaptive(x, (1, _one(output_size)), "max", "adaptive_max_pool1d").squeeze(-2)

@@ -3,17 +3,16 @@ logsumexp, and mean/var composed from sum."""
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
+import math
 from typing import Any
 
-from .. import dtypes
+from .. import dtypes, return_types
 from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import constant, floating
 
-max_result = namedtuple("max", ["values", "indices"])
-min_result = namedtuple("min", ["values", "indices"])
+max_result, min_result = return_types.max, return_types.min
 
 
 def axes_of(dim: Any, ndim: int) -> tuple[int, ...]:
@@ -82,8 +81,12 @@ class Extreme(Op):
     def forward(self, x, axes, keepdim, largest):
         self.x, self.axes, self.keepdim = x, axes, keepdim
         if x.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-                               "reduction dim with the 'dim' argument.")
+            if any(x.shape[a] == 0 for a in axes) or not axes:
+                raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                                   "reduction dim with the 'dim' argument.")
+            self.y = x.sum(axis=axes, keepdims=True)  # an empty result: nothing to compare
+            out = self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+            return out.copy()
         self.y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
         out = self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
         return out.copy()  # the output may be changed in place; backward reads its own y
@@ -154,7 +157,7 @@ class LogSumExp(Op):
 
     def forward(self, x, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
-        peak = x.max(axis=axes, keepdims=True)
+        peak = x.max(axis=axes, keepdims=True, initial=-xp.inf)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         self.e = xp.exp(x - peak)
         total = self.e.sum(axis=axes, keepdims=True)
@@ -229,7 +232,9 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
         correction: float | None = None, axis: Any = None) -> Tensor:
     """sum (x - mean)^2 / (n - correction) over dim; correction 1 (unbiased) by default, as torch"""
     dim, correction = _correction(_dim_argument(dim, axis), unbiased, correction)
-    x = floating(input)
+    if input._array.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    x = input
     axes = axes_of(dim, x.ndim)
     count = _count(x, axes)
     centered = x - mean(x, axes, keepdim=True)
@@ -237,23 +242,36 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     return sum(centered * centered, axes, keepdim) * scale
 
 
+class SafeSqrt(Op):
+    """y = sqrt(x);  dx = g / (2 y), 0 where y = 0 (torch's std and norm backward)"""
+    saved_inputs, saves_output = (), True
+
+    def forward(self, x):
+        self.y = xp.sqrt(x)
+        return self.y
+
+    def backward(self, g):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (xp.where(self.y == 0, xp.zeros((), g.dtype), g / (2 * self.y)),)
+
+
 def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None, axis: Any = None) -> Tensor:
     """sqrt(var(input))"""
-    return var(input, dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
+    return SafeSqrt.apply(var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple[Tensor, Tensor]:
     """(var, mean)"""
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(floating(input), None if isinstance(dim, bool)
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, None if isinstance(dim, bool)
                                                                              else dim, keepdim)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple[Tensor, Tensor]:
     """(std, mean)"""
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(floating(input), None if isinstance(dim, bool)
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, None if isinstance(dim, bool)
                                                                              else dim, keepdim)
 
 
@@ -307,11 +325,13 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 def aminmax(input: Tensor, *, dim: Any = None, keepdim: bool = False) -> Any:
     """(amin, amax)"""
-    result = namedtuple("aminmax", ["min", "max"])
-    return result(amin(input, () if dim is None else dim, keepdim), amax(input, () if dim is None else dim, keepdim))
+    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim), amax(input, () if dim is None else dim, keepdim))
 
 
 def _arg(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
+    if input._array.size == 0 and dim is None:
+        name = "argmax" if largest else "argmin"
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
     if dim is None:
         found = _arg_extreme(input._array.reshape(-1), 0, largest)
         return constant(found.reshape((1,) * input.ndim) if keepdim else found)
@@ -344,14 +364,18 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is None and input._array.dtype.kind in "iub":
         dtype = dtypes.int64
     target = None if dtype is None else dtypes.as_dtype(dtype).dtype
-    return Cumsum.apply(input, axis=axes_of(dim, input.ndim)[0] if input.ndim else 0, dtype=target)
+    if input.ndim == 0:
+        return Cumsum.apply(input.reshape(1), axis=0, dtype=target).reshape(())
+    return Cumsum.apply(input, axis=axes_of(dim, input.ndim)[0], dtype=target)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """running product along dim"""
     if dtype is not None:
         input = input.to(dtype)
-    return Cumprod.apply(input, axis=axes_of(dim, input.ndim)[0] if input.ndim else 0)
+    if input.ndim == 0:
+        return Cumprod.apply(input.reshape(1), axis=0).reshape(())
+    return Cumprod.apply(input, axis=axes_of(dim, input.ndim)[0])
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
@@ -374,3 +398,143 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """how many values over dim are nonzero"""
     return constant(xp.asarray(xp.count_nonzero(input._array, axis=axes_of(dim, input.ndim)), dtype=xp.int64))
+
+
+cummax_result, cummin_result = return_types.cummax, return_types.cummin
+
+
+def _cumulative_extreme(input: Tensor, dim: int, largest: bool, result: Any) -> Any:
+    from .shape import gather
+    axis = input._dim(dim) if input.ndim else 0
+    array = input._array if input.ndim else input._array.reshape(1)
+    moved = xp.moveaxis(array, axis, -1)
+    indices = xp.zeros(moved.shape, xp.int64)
+    best = moved[..., 0].copy()
+    for i in range(1, moved.shape[-1]):
+        better = moved[..., i] >= best if largest else moved[..., i] <= best  # torch keeps the last equal one
+        best = xp.where(better, moved[..., i], best)
+        indices[..., i] = xp.where(better, i, indices[..., i - 1])
+    indices = xp.moveaxis(indices, -1, axis)
+    if input.ndim == 0:
+        return result(input.clone(), constant(xp.zeros((), xp.int64)))
+    return result(gather(input, axis, Tensor._wrap(indices)), constant(indices))
+
+
+def cummax(input: Tensor, dim: int) -> Any:
+    """the running maximum along dim, with the index each comes from"""
+    return _cumulative_extreme(input, dim, True, cummax_result)
+
+
+def cummin(input: Tensor, dim: int) -> Any:
+    """the running minimum along dim, with the index each comes from"""
+    return _cumulative_extreme(input, dim, False, cummin_result)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log of the running sum of e^x along dim, computed stably"""
+    x = floating(input)
+    peak = amax(x.detach(), dim, keepdim=True)
+    from .elementwise import where
+    from .compare import isfinite
+    peak = where(isfinite(peak), peak, 0.0)
+    return cumsum((x - peak).exp(), dim).log() + peak
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+    """the n-th forward difference along dim"""
+    from .shape import cat, narrow
+    x = input
+    if prepend is not None or append is not None:
+        x = cat([t for t in (prepend, x, append) if t is not None], dim)
+    axis = x._dim(dim)
+    for _ in range(n):
+        length = x.shape[axis]
+        x = narrow(x, axis, 1, length - 1) - narrow(x, axis, 0, length - 1)
+    return x
+
+
+def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """the q-th quantiles along dim (all values when None), interpolated between order statistics"""
+    from .shape import stack
+    from .sort import sort
+    x = input.reshape(-1) if dim is None else input
+    axis = 0 if dim is None else x._dim(dim)
+    qs = xp.atleast_1d(xp.asarray(getattr(q, "_array", q), dtype=xp.float64))
+    if (qs < 0).any() or (qs > 1).any():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    ordered = sort(x, axis).values
+    n = x.shape[axis]
+    out = []
+    for value in qs:
+        position = value * (n - 1)
+        low, high = int(math.floor(position)), int(math.ceil(position))
+        pick = lambda i: ordered.narrow(axis, i, 1)  # noqa: E731
+        frac = position - low
+        if interpolation == "lower":
+            y = pick(low)
+        elif interpolation == "higher":
+            y = pick(high)
+        elif interpolation == "nearest":
+            y = pick(int(round(position)) if frac != 0.5 else (low if low % 2 == 0 else high))
+        elif interpolation == "midpoint":
+            y = (pick(low) + pick(high)) * 0.5
+        else:
+            y = pick(low) + (pick(high) - pick(low)) * frac
+        out.append(y if keepdim and dim is not None else y.squeeze(axis))
+    result = stack(out, 0)
+    return result[0] if xp.ndim(getattr(q, "_array", q)) == 0 else result
+
+
+def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """quantile ignoring NaN (all values of a 1-D selection)"""
+    if dim is not None:
+        raise NotImplementedError("nanquantile with dim is not supported by nnci")
+    from .compare import isnan
+    kept = input.reshape(-1)[~isnan(input.reshape(-1))]
+    return quantile(kept, q, None, keepdim, interpolation=interpolation)
+
+
+def nanmedian(input: Tensor) -> Tensor:
+    """the lower median of the values that are not NaN"""
+    from .compare import isnan
+    from .sort import median
+    flat = input.reshape(-1)
+    return median(flat[~isnan(flat)])
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Tensor:
+    """the covariance matrix of the rows of input (variables) over its columns (observations)"""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov with fweights or aweights is not supported by nnci")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    centered = x - mean(x, 1, keepdim=True)
+    c = (centered @ centered.t()) * (1.0 / max(x.shape[1] - correction, 0)) if x.shape[1] > correction else \
+        centered @ centered.t() * float("nan")
+    return c if input.ndim == 2 else c.reshape(())
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows of input"""
+    from .elementwise import clamp
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return clamp(c / d.unsqueeze(1) / d.unsqueeze(0), -1, 1)
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """the trapezoidal rule along dim: sum (y_i + y_{i+1}) / 2 (x_{i+1} - x_i)"""
+    axis = y._dim(dim)
+    n = y.shape[axis]
+    pairs = y.narrow(axis, 1, n - 1) + y.narrow(axis, 0, n - 1)
+    if x is not None:
+        steps = x.narrow(x._dim(dim) if x.ndim > 1 else 0, 1, n - 1) - x.narrow(x._dim(dim) if x.ndim > 1 else 0, 0,
+                                                                              n - 1)
+        return sum(pairs * steps, axis) * 0.5
+    return sum(pairs, axis) * (0.5 * (1.0 if dx is None else dx))
+
+
+trapz = trapezoid

@@ -119,23 +119,28 @@ class AdvancedIndex(Op):
 
 
 class IndexPut(Op):
-    """x[index] = v (in place);  dx = g with the indexed positions zeroed, dv = g[index]"""
+    """x[index] = v (accumulate: x[index] += v, repeated indices adding up), in place;
+    dx = g with the indexed positions zeroed (accumulate: g), dv = g[index]"""
     saved_inputs = ()
 
-    def forward(self, x, value, index):
+    def forward(self, x, value, index, accumulate=False):
         out = x.copy()
-        out[index] = value
+        self.forward_into(out, value, index, accumulate)
         return out
 
-    def forward_into(self, x, value, index):
-        self.index = index
-        x[index] = value
+    def forward_into(self, x, value, index, accumulate=False):
+        self.index, self.accumulate = index, accumulate
+        if accumulate:
+            xp.add.at(x, index, value)
+        else:
+            x[index] = value
 
     def backward(self, g):
         dx = None
         if self.needs_input_grad[0]:
-            dx = g.copy()
-            dx[self.index] = 0
+            dx = g if self.accumulate else g.copy()
+            if not self.accumulate:
+                dx[self.index] = 0
         return dx, (g[self.index] if self.needs_input_grad[1] else None)
 
 
@@ -317,18 +322,30 @@ class Triangle(Op):
 
 
 class Diagonal(Op):
-    """y = the diagonal (offset) of dims (d1, d2), last;  dx = g placed on that diagonal"""
-    saved_inputs = ()
+    """y = the diagonal (offset) of dims (d1, d2), as the last dim (a view, as torch);  dx = g placed on it"""
+    saved_inputs, is_view = (), True
+
+    @staticmethod
+    def view(x, offset, axis1, axis2):
+        # NumPy's diagonal() is a read-only view; the same strides give a writable one
+        rows, cols = x.shape[axis1], x.shape[axis2]
+        length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+        start = [0] * x.ndim
+        if length:
+            start[axis1], start[axis2] = (0, offset) if offset >= 0 else (-offset, 0)
+        base = x[tuple(slice(s, None) if i in (axis1, axis2) else slice(None) for i, s in enumerate(start))]
+        keep = [i for i in range(x.ndim) if i not in (axis1, axis2)]
+        shape = tuple(x.shape[i] for i in keep) + (length,)
+        strides = tuple(base.strides[i] for i in keep) + (base.strides[axis1] + base.strides[axis2],)
+        return xp.lib.stride_tricks.as_strided(base, shape, strides)
 
     def forward(self, x, offset, axis1, axis2):
         self.shape, self.args = x.shape, (offset, axis1, axis2)
-        return xp.diagonal(x, offset, axis1, axis2).copy()
+        return self.view(x, offset, axis1, axis2)
 
     def backward(self, g):
         dx = xp.zeros(self.shape, g.dtype)
-        view = xp.diagonal(dx, *self.args)
-        view.setflags(write=True)
-        view[...] = g
+        self.view(dx, *self.args)[...] = g
         return (dx,)
 
 
@@ -430,6 +447,8 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     """input with its dims reordered"""
     dims = _shape_args(dims)
     ndim = input.ndim
+    for d in dims:
+        input._dim(d)  # IndexError for a dim out of range, as torch
     if len(dims) != ndim or sorted(d % builtins.max(ndim, 1) for d in dims) != list(range(ndim)):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
                            f"of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal to "
@@ -576,8 +595,10 @@ def index_arrays(index: Any) -> Any:
         array = index._array
         if array.dtype.kind == "f":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return array
+        return array.astype(bool) if array.dtype == xp.uint8 else array  # a byte tensor is a mask, as in torch
     if isinstance(index, (list, range)):
+        if isinstance(index, list) and not index:
+            return xp.zeros(0, xp.int64)
         array = xp.asarray([index_arrays(i) if isinstance(i, Tensor) else i for i in index]) if \
             isinstance(index, list) else xp.asarray(index)
         if array.dtype.kind == "f":
@@ -611,12 +632,47 @@ def _check_index(input: Tensor, index: Any) -> None:
         dim += 1
 
 
+def _split_integers(index: Any, ndim: int) -> tuple[Any, Any] | None:
+    """torch applies integer indices before tensor indices: x[0, :, [1, 2]] is x[0][:, [1, 2]] (NumPy would treat
+    the 0 as one more array index). Returns (the basic index of the integers, the rest), or None if nothing to split."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(i, (int, xp.integer)) and not isinstance(i, bool) for i in items):
+        return None
+    if all(is_basic_index(i) for i in items):
+        return None
+    consumed = builtins.sum(1 for i in items if i is not None and i is not Ellipsis and not
+                            (isinstance(i, xp.ndarray) and i.dtype == xp.bool_))
+    consumed += builtins.sum(i.ndim for i in items if isinstance(i, xp.ndarray) and i.dtype == xp.bool_)
+    expanded: list = []
+    for item in items:
+        if item is Ellipsis:
+            expanded += [slice(None)] * (ndim - consumed)
+        else:
+            expanded.append(item)
+    first, rest = [], []
+    for item in expanded:
+        if item is None:
+            rest.append(None)
+        elif isinstance(item, (int, xp.integer)) and not isinstance(item, bool):
+            first.append(int(item))
+        elif isinstance(item, xp.ndarray) and item.dtype == xp.bool_:
+            first += [slice(None)] * item.ndim
+            rest.append(item)
+        else:
+            first.append(slice(None))
+            rest.append(item)
+    return tuple(first), tuple(rest)
+
+
 def getitem(input: Tensor, index: Any) -> Tensor:
-    """input[index] with torch's (NumPy's) rules: ints, slices, None, ..., integer and boolean tensors"""
+    """input[index] with torch's rules: ints, slices, None, ..., integer and boolean tensors"""
     index = index_arrays(index)
     _check_index(input, index)
     if is_basic_index(index):
         return BasicIndex.apply(input, index=index)
+    split = _split_integers(index, input.ndim)
+    if split is not None:
+        return getitem(BasicIndex.apply(input, index=split[0]), split[1])
     try:
         return AdvancedIndex.apply(input, index=index)
     except IndexError as error:
@@ -627,6 +683,9 @@ def setitem(input: Tensor, index: Any, value: Any) -> None:
     """input[index] = value, in place (recorded for autograd when value or input requires grad)"""
     index = index_arrays(index)
     _check_index(input, index)
+    split = None if is_basic_index(index) else _split_integers(index, input.ndim)
+    if split is not None:
+        return setitem(BasicIndex.apply(input, index=split[0]), split[1], value)
     if isinstance(value, Tensor):
         source = value
     else:
@@ -649,15 +708,31 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """input[..., start:start + length, ...] at dim (a view)"""
     where = [slice(None)] * input.ndim
     dim = input._dim(dim)
-    start = int(start) % input.shape[dim] if start < 0 else int(start)
+    size = input.shape[dim]
+    start = int(start) + size if start < 0 else int(start)
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     where[dim] = slice(start, start + int(length))
     return getitem(input, tuple(where))
 
 
+def _check_bounds(index: Any, size: int, axis: int, name: str) -> None:
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = int(index.min() if index.min() < 0 else index.max())
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """input at the positions `index` along dim (a copy)"""
+    positions = to_array(index)
+    if positions.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    axis = input._dim(dim)
+    _check_bounds(positions, input.shape[axis] if input.ndim else 1, axis, "index_select")
     where = [slice(None)] * input.ndim
-    where[input._dim(dim)] = to_array(index).reshape(-1)
+    where[axis] = positions.reshape(-1)
     return AdvancedIndex.apply(input, index=tuple(where))
 
 
@@ -676,9 +751,17 @@ def take(input: Tensor, index: Tensor) -> Tensor:
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j] = input[i][index[i][j]] along dim"""
     index_array = to_array(index)
+    if input.ndim == 0:
+        input, index_array = input.reshape(1), index_array.reshape(1)
+        return gather(input, 0, Tensor._wrap(index_array)).reshape(())
     if index_array.ndim != input.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    axis = input._dim(dim) if input.ndim else 0
+    axis = input._dim(dim)
+    _check_bounds(index_array, input.shape[axis], axis, "gather")
+    for d in range(input.ndim):
+        if d != axis and index_array.shape[d] > input.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index_array.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {axis}")
     return Gather.apply(input, index=index_array, axis=axis)
 
 
@@ -697,8 +780,27 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, reduce: str | None = None) -> Tensor:
-    """out = input with out[i][index[i][j]] = src[i][j] along dim (reduce 'add' adds instead)"""
-    return _scatter(input, dim, index, src if src is not None else value, reduce == "add" or reduce == "sum", False)
+    """out = input with out[i][index[i][j]] = src[i][j] along dim (reduce 'add' adds, 'multiply' multiplies)"""
+    source = src if src is not None else value
+    if reduce == "multiply":
+        return _scatter_multiply(input, dim, index, source)
+    return _scatter(input, dim, index, source, reduce in ("add", "sum"), False)
+
+
+def _scatter_multiply(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
+    """scatter(reduce='multiply'): every index's values multiplied in (no gradient, as torch's)"""
+    from ..autograd.grad_mode import is_grad_enabled
+    source = to_array(src) if isinstance(src, Tensor) else xp.asarray(src, input._array.dtype)
+    if is_grad_enabled() and (input.requires_grad or (isinstance(src, Tensor) and src.requires_grad)):
+        raise RuntimeError("scatter(reduce='multiply') is not differentiable (as in torch); use scatter_reduce")
+    axis = input._dim(dim) if input.ndim else 0
+    index_array = to_array(index)
+    _check_bounds(index_array, input.shape[axis] if input.ndim else 1, axis, "scatter")
+    out = input._array.copy()
+    values = xp.broadcast_to(source, index_array.shape) if source.ndim == 0 else \
+        source[tuple(slice(0, n) for n in index_array.shape)]
+    xp.multiply.at(out, _gather_index(index_array, axis), values)
+    return constant(out)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -707,11 +809,16 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 
 def _scatter(input: Tensor, dim: int, index: Tensor, src: Any, add: bool, inplace: bool) -> Tensor:
+    if to_array(index).ndim == 0 and input.ndim == 1:  # a scalar index into a vector (torch's one-hot idiom)
+        index = Tensor._wrap(to_array(index).reshape(1))
+        if isinstance(src, Tensor) and src.ndim == 0:
+            src = src.reshape(1)
     source = src if isinstance(src, Tensor) else Tensor._wrap(xp.asarray(src, dtype=input._array.dtype))
     if source._array.dtype != input._array.dtype:
         source = as_operand(source, input.dtype)
     axis = input._dim(dim) if input.ndim else 0
     index_array = to_array(index)
+    _check_bounds(index_array, input.shape[axis] if input.ndim else 1, axis, "scatter")
     if inplace:
         return apply_inplace(Scatter, input, source, name="scatter_", index=index_array, axis=axis, add=add)
     return Scatter.apply(input, source, index=index_array, axis=axis, add=add)
@@ -726,16 +833,21 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """input with `value` where mask is True"""
     from .elementwise import where
+    if to_array(mask).dtype != xp.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {to_array(mask).dtype}")
     fill = value if isinstance(value, Tensor) else Tensor._wrap(xp.asarray(value, dtype=input._array.dtype))
     return where(mask, fill.to(input.dtype), input)
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     """the indices of the nonzero values: (count, ndim), or one index tensor per dim with as_tuple"""
-    found = xp.nonzero(input._array if input.ndim else input._array.reshape(1))
+    if input.ndim == 0:
+        count = int(bool(input._array))
+        return (constant(xp.zeros(count, xp.int64)),) if as_tuple else constant(xp.zeros((count, 0), xp.int64))
+    found = xp.nonzero(input._array)
     if as_tuple:
         return tuple(constant(i.astype(xp.int64)) for i in found)
-    return constant(xp.stack(found, axis=1).astype(xp.int64) if found else xp.zeros((0, 0), xp.int64))
+    return constant(xp.stack(found, axis=1).astype(xp.int64))
 
 
 argwhere = nonzero
@@ -748,7 +860,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> 
     dim = dim if axis is None else axis
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]  # torch skips empty 1-D
     first = kept[0]
     if first.ndim == 0:
@@ -928,11 +1040,15 @@ def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None, *, ou
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """the lower triangle of the last two dims (zeros above `diagonal`)"""
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return Triangle.apply(input, diagonal=diagonal, lower=True)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """the upper triangle of the last two dims (zeros below `diagonal`)"""
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return Triangle.apply(input, diagonal=diagonal, lower=False)
 
 
@@ -953,6 +1069,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 def trace(input: Tensor) -> Tensor:
     """the sum of a matrix's diagonal"""
     from .reduce import sum
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     return sum(diagonal(input))
 
 
@@ -962,7 +1080,11 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     indexing = indexing or "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
-    if indexing == "xy" and len(tensors) >= 2:
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D")
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:  # 'xy': the first two inputs change roles; grid k of (x, y, ...) is grid of the swapped order
         tensors[0], tensors[1] = tensors[1], tensors[0]
     shape = tuple(t.numel() for t in tensors)
     grids = []
@@ -970,8 +1092,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         view_shape = [1] * len(tensors)
         view_shape[i] = -1
         grids.append(expand(reshape(t, view_shape), shape))
-    if indexing == "xy" and len(grids) >= 2:
-        grids = [transpose(g, 0, 1) for g in grids]
+    if swap:
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
 
@@ -979,8 +1100,10 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 # ----- padding -------------------------------------------------------------------------------------------
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """input padded by torch's `pad` tuple (last dim first: left, right, top, bottom, ...)"""
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: {tuple(pad)} must hold a (before, after) pair per dim, at most {input.ndim} dims")
+    if len(pad) % 2:
+        raise RuntimeError(f"Padding length must be divisible by 2 (pad {tuple(pad)})")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length too large: {tuple(pad)} pads {len(pad) // 2} dims of a {input.ndim}-D input")
     modes = ("constant", "reflect", "replicate", "circular")
     if mode not in modes:
         raise NotImplementedError(f"pad: mode {mode!r} is not one of {modes}")
@@ -998,3 +1121,145 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise ValueError(f"pad: reflect padding of {builtins.max(before, after)} needs dim {axis} larger than that, "
                              f"input shape {tuple(input.shape)}")
     return Pad.apply(input, widths=tuple(widths), mode=mode, value=0.0 if value is None else value)
+
+
+class Unfold(Op):
+    """y = the windows of `size` elements `step` apart along dim, as a new last dim (a view, as torch);
+    dx = g added back at each window's elements"""
+    saved_inputs, is_view = (), True
+
+    @staticmethod
+    def view(x, axis, size, step):
+        count = (x.shape[axis] - size) // step + 1
+        shape = x.shape[:axis] + (count,) + x.shape[axis + 1:] + (size,)
+        strides = x.strides[:axis] + (x.strides[axis] * step,) + x.strides[axis + 1:] + (x.strides[axis],)
+        return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+    def forward(self, x, axis, size, step):
+        self.shape, self.args = x.shape, (axis, size, step)
+        return self.view(x, axis, size, step)
+
+    def backward(self, g):
+        axis, size, step = self.args
+        dx = xp.zeros(self.shape, g.dtype)
+        moved = xp.moveaxis(dx, axis, -1)
+        windows = xp.moveaxis(g, axis, -2)  # (..., count, size)
+        for k in range(size):
+            moved[..., k:k + step * windows.shape[-2]:step] += windows[..., k]
+        return (dx,)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """windows of `size` elements, `step` apart, along dimension (Tensor.unfold)"""
+    axis = input._dim(dimension) if input.ndim else 0
+    length = input.shape[axis] if input.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return Unfold.apply(input if input.ndim else input.reshape(1), axis=axis, size=size, step=step)
+
+
+def ravel(input: Tensor) -> Tensor:
+    """input as one dim (a view when the memory allows)"""
+    return reshape(input, -1)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """matrices with input's last dim on their offset diagonal (the last two dims)"""
+    if (dim1 % (input.ndim + 1), dim2 % (input.ndim + 1)) != (input.ndim - 1, input.ndim):
+        raise NotImplementedError("diag_embed: only dim1=-2, dim2=-1 are supported by nnci")
+    return _diag_matrix(input, offset)
+
+
+def _diag_matrix(input: Tensor, offset: int) -> Tensor:
+    n = input.shape[-1] + abs(offset)
+    out = Tensor._wrap(xp.zeros(tuple(input.shape[:-1]) + (n, n), input._array.dtype))
+    rows = xp.arange(input.shape[-1]) + max(-offset, 0)
+    cols = xp.arange(input.shape[-1]) + max(offset, 0)
+    return index_put(out, (Ellipsis, rows, cols), input)
+
+
+def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """a copy of input with values put at indices (added when accumulate)"""
+    out = clone(input)
+    index_put_(out, indices, values, accumulate)
+    return out
+
+
+def index_put_(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """in place: input[indices] = values (with accumulate, += where repeated indices add up)"""
+    index = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    if not accumulate:
+        setitem(input, index, values)
+        return input
+    where = index_arrays(index)
+    source = values if isinstance(values, Tensor) else Tensor._wrap(xp.asarray(values, input._array.dtype))
+    return apply_inplace(IndexPut, input, source, name="index_put_", index=where, accumulate=True)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """input flattened onto the offset diagonal of a square matrix"""
+    return _diag_matrix(input.reshape(-1), offset)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """a copy of input with the slices of source placed at index along dim"""
+    out = clone(input)
+    where = [slice(None)] * input.ndim
+    where[input._dim(dim)] = to_array(index)
+    setitem(out, tuple(where), source)
+    return out
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """a copy of input with value at the positions index along dim"""
+    mask = xp.zeros(input._array.shape, bool)
+    where = [slice(None)] * input.ndim
+    where[input._dim(dim)] = to_array(index)
+    mask[tuple(where)] = True
+    return masked_fill(input, Tensor._wrap(mask), value)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """a copy of input with source's leading values placed, in order, where mask is True"""
+    mask_array = xp.broadcast_to(to_array(mask).astype(bool), input._array.shape)
+    count = int(mask_array.sum())
+    out = clone(input)
+    setitem(out, Tensor._wrap(mask_array), reshape(source, -1)[:count])
+    return out
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """out = input with src reduced in at index along dim: 'sum', 'prod', 'mean', 'amax' or 'amin'"""
+    axis = input._dim(dim) if input.ndim else 0
+    index_array = to_array(index)
+    _check_bounds(index_array, input.shape[axis] if input.ndim else 1, axis, "scatter_reduce")
+    if reduce == "sum":
+        base = input if include_self else _scatter(input, dim, index, 0.0, False, False)
+        return scatter_add(base, dim, index, src)
+    where = _gather_index(index_array, axis)
+    values = src._array[tuple(slice(0, n) for n in index_array.shape)]
+    out = input._array.copy()
+    if not include_self:
+        fill = {"prod": 1, "mean": 0, "amax": -xp.inf, "amin": xp.inf}[reduce]
+        out[where] = fill
+    if reduce == "prod":
+        xp.multiply.at(out, where, values)
+    elif reduce == "amax":
+        xp.maximum.at(out, where, values)
+    elif reduce == "amin":
+        xp.minimum.at(out, where, values)
+    elif reduce == "mean":
+        counts = xp.zeros(out.shape, xp.int64) + (1 if include_self else 0)
+        xp.add.at(out, where, values)
+        xp.add.at(counts, where, 1)
+        out = xp.where(counts > 0, out / xp.maximum(counts, 1), out).astype(out.dtype)
+    else:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    from .elementwise import zero_gradient
+    if input.requires_grad or src.requires_grad:
+        raise NotImplementedError(f"the gradient of scatter_reduce(reduce='{reduce}') is not implemented in nnci "
+                                  "(reduce='sum' has one)")
+    return zero_gradient(out, input)

@@ -2,20 +2,18 @@
 the positions the indices name); indices never have one."""
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
+from .. import return_types
+from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import constant
 from .reduce import ExtremeAlong
 from .shape import Gather
 
-sort_result = namedtuple("sort", ["values", "indices"])
-topk_result = namedtuple("topk", ["values", "indices"])
-kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
-median_result = namedtuple("median", ["values", "indices"])
-mode_result = namedtuple("mode", ["values", "indices"])
+sort_result, topk_result, kthvalue_result = return_types.sort, return_types.topk, return_types.kthvalue
+median_result, mode_result = return_types.median, return_types.mode
 
 
 def _order(array: Any, axis: int, descending: bool) -> Any:
@@ -26,6 +24,18 @@ def _order(array: Any, axis: int, descending: bool) -> Any:
             key = xp.where(xp.isnan(array), -xp.inf, key)
         return xp.argsort(key, axis=axis, kind="stable")
     return xp.argsort(array, axis=axis, kind="stable")
+
+
+class TiedValue(Op):
+    """y = one value of x (a median);  dx = g spread evenly over the elements equal to it (torch's rule)"""
+
+    def forward(self, x, value):
+        self.x, self.value = x, value
+        return xp.asarray(value, x.dtype).copy()
+
+    def backward(self, g):
+        hit = self.x == self.value
+        return (hit * (g / max(int(hit.sum()), 1)),)
 
 
 def _along(input: Tensor, indices: Any, axis: int) -> Tensor:
@@ -58,15 +68,20 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     size = input.shape[axis] if input.ndim else 1
     if not 0 <= k <= size:
         raise RuntimeError(f"selected index k out of range (k = {k}, dim size {size})")
-    array = input._array if input.ndim else input._array.reshape(1)
-    order = _order(array, axis, descending=largest)
+    if input.ndim == 0:
+        values = input.reshape(1)[:k].reshape(()) if k else input.reshape(1)[:0]
+        return topk_result(values, constant(xp.zeros(() if k else (0,), xp.int64)))
+    order = _order(input._array, axis, descending=largest)
     indices = xp.take(order, xp.arange(k), axis=axis).astype(xp.int64)
-    values = _along(input if input.ndim else input.reshape(1), indices, axis)
-    return topk_result(values, constant(indices))
+    return topk_result(_along(input, indices, axis), constant(indices))
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """the k-th smallest value along dim (k from 1), with its index"""
+    if input.ndim == 0:
+        if k != 1:
+            raise RuntimeError("kthvalue(): selected number k out of range for dimension 0")
+        return kthvalue_result(input.clone(), constant(xp.zeros((), xp.int64)))
     axis = input._dim(dim)
     if not 1 <= k <= input.shape[axis]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
@@ -79,11 +94,13 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """the lower median: a tensor over everything (dim None), else (values, indices) along dim"""
     if dim is None:
-        flat = input.reshape(-1)
-        count = flat.shape[0]
+        count = input.numel()
         if count == 0:
             return constant(xp.asarray(xp.nan, input._array.dtype))
-        return kthvalue(flat, (count - 1) // 2 + 1, 0).values
+        value = xp.sort(input._array.reshape(-1))[(count - 1) // 2]
+        return TiedValue.apply(input, value=value)
+    if input.ndim == 0:
+        return median_result(input.clone(), constant(xp.zeros((), xp.int64)))
     axis = input._dim(dim)
     result = kthvalue(input, (input.shape[axis] - 1) // 2 + 1, axis, keepdim)
     return median_result(result.values, result.indices)
@@ -91,6 +108,8 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """the most frequent value along dim (the smallest on ties), with an index where it occurs"""
+    if input.ndim == 0:
+        return mode_result(input.clone(), constant(xp.zeros((), xp.int64)))
     axis = input._dim(dim)
     moved = xp.moveaxis(input._array, axis, -1)
     flat = moved.reshape(-1, moved.shape[-1])
