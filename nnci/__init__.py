@@ -51,7 +51,9 @@ from .ops.sort import (argsort, bincount, bucketize, histc, kthvalue, median, mo
                        unique, unique_consecutive)
 from .printing import set_printoptions
 from .serialization import load, save
-from . import autograd, backends, cuda, fft, inference, linalg, nn, onnx, optim, random, return_types, testing, utils  # noqa: E402,E501
+from . import (accelerator, amp, autograd, backends, cuda, distributions, fft, inference, jit, linalg, nn, onnx,  # noqa: E402
+               optim, random, return_types, testing, utils)
+from .amp import autocast
 from .random import get_rng_state, initial_seed, seed, set_rng_state
 
 def _accept_numpy_keywords() -> None:
@@ -89,6 +91,22 @@ def compile(model: object = None, **options: object) -> object:  # noqa: A001 - 
     if model is None:
         return lambda fn: fn
     return model
+
+
+_MATMUL_PRECISIONS = ("highest", "high", "medium")
+_matmul_precision = "highest"
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Accepted: nnci's float32 matmul is always full float32 ('highest')."""
+    global _matmul_precision
+    if precision not in _MATMUL_PRECISIONS:
+        raise RuntimeError(f"Invalid precision {precision!r}: choose one of {', '.join(_MATMUL_PRECISIONS)}")
+    _matmul_precision = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

@@ -15,7 +15,30 @@ import numpy as xp
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["xp", "sliding_window_view", "Generator", "default_generator", "generator", "manual_seed",
-           "keep_freed_memory", "set_num_threads", "get_num_threads"]
+           "keep_freed_memory", "set_num_threads", "get_num_threads", "ignore_floating_errors",
+           "restore_floating_errors"]
+
+# ----- floating-point errors: inf and NaN results, as torch gives them, without NumPy's RuntimeWarnings --------
+try:  # NumPy 2 keeps its error state in a context variable; setting it costs a quarter of np.errstate
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
+    with xp.errstate(all="ignore"):
+        _IGNORE = _ERROR_STATE.get()
+
+    def ignore_floating_errors() -> Any:
+        """Start ignoring floating-point errors; returns the token restore_floating_errors takes."""
+        return _ERROR_STATE.set(_IGNORE)
+
+    def restore_floating_errors(token: Any) -> None:
+        _ERROR_STATE.reset(token)
+except ImportError:  # pragma: no cover - another NumPy layout
+    def ignore_floating_errors() -> Any:
+        state = xp.errstate(all="ignore")
+        state.__enter__()
+        return state
+
+    def restore_floating_errors(token: Any) -> None:
+        token.__exit__(None, None, None)
+
 
 DEFAULT_SEED = 67280421310721  # torch's default CPU seed: unseeded programs draw the same numbers every run
 

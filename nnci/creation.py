@@ -5,6 +5,7 @@ random draws use `generator` or the default generator (seeded by nnci.manual_see
 """
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any, Sequence
 
@@ -324,6 +325,16 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, devi
 
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
+    """The legacy constructor: x.new(sizes...) is uninitialised, x.new(data) copies data; both in x's dtype."""
+    if not args:
+        return empty(0, dtype=self.dtype)
+    if len(args) == 1 and not isinstance(args[0], (builtins.int, Size)) and not (
+            isinstance(args[0], Tensor) and args[0].ndim == 0 and args[0].dtype.kind in "iu"):
+        return tensor(args[0], dtype=self.dtype)
+    return empty(*args, dtype=self.dtype)
 
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

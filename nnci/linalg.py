@@ -1,12 +1,13 @@
 """torch.linalg's names for nnci's dense linear algebra (norms, inv, det, solve)."""
 from .ops.linalg import (cholesky, cross, det, eigh, eigvalsh, inv, lstsq, matmul, matrix_norm, matrix_power,
-                         matrix_rank, multi_dot, pinv, qr, slogdet, solve, svd, svdvals, vecdot, vector_norm)
+                         matrix_rank, multi_dot, pinv, qr, slogdet, solve, solve_triangular, svd, svdvals, vecdot,
+                         vector_norm)
 from .ops.linalg import linalg_norm as norm
 from .ops.shape import diagonal as _diagonal
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "matmul", "cholesky", "cross", "eigh",
            "eigvalsh", "svd", "svdvals", "qr", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
-           "diagonal"]
+           "diagonal", "solve_triangular"]
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):  # type: ignore[no-untyped-def]

@@ -134,16 +134,20 @@ def _key(value: Any) -> Any:
 
 
 # ----- files ---------------------------------------------------------------------------------------------
-def save_safetensors(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Write name -> tensor as a safetensors file (atomically), with string metadata."""
+def _safetensors_bytes(state: Mapping[str, Any], name: object, metadata: Mapping[str, str] | None) -> bytes:
     import safetensors.numpy
 
     arrays = _arrays_in_order(state)
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     try:
-        blob = safetensors.numpy.save(dict(arrays), metadata=meta or None)
+        return safetensors.numpy.save(dict(arrays), metadata=meta or None)
     except Exception as error:  # the library's own error type for a dtype it cannot store
-        raise TypeError(f"cannot save to {path}: {error}") from None
+        raise TypeError(f"cannot save to {name}: {error}") from None
+
+
+def save_safetensors(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
+    """Write name -> tensor as a safetensors file (atomically), with string metadata."""
+    blob = _safetensors_bytes(state, path, metadata)
     atomic_write(path, lambda handle: handle.write(blob))
 
 
@@ -173,12 +177,15 @@ def _refuse_pickle(raw: bytes, path: Path) -> None:
 
 def read_safetensors(path: str | os.PathLike) -> tuple["OrderedDict[str, Any]", dict[str, str]]:
     """The arrays of a safetensors file, in the order they were written, and its metadata; BF16 becomes float32."""
-    import safetensors.numpy
-
     path = Path(path)
     if not path.is_file():
         raise WeightsFileError(f"{path}: no such weights file")
-    raw = path.read_bytes()
+    return _parse_safetensors(path.read_bytes(), path)
+
+
+def _parse_safetensors(raw: bytes, path: Any) -> tuple["OrderedDict[str, Any]", dict[str, str]]:
+    import safetensors.numpy
+
     try:
         header = _header(raw, path)
     except WeightsFileError:
@@ -256,9 +263,17 @@ def _flat_state(obj: Any) -> bool:
                                                             for k, v in obj.items())
 
 
-def save(obj: Any, f: str | os.PathLike, metadata: Mapping[str, str] | None = None, **ignored: Any) -> None:
+def _is_file_object(f: Any) -> bool:
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def save(obj: Any, f: "str | os.PathLike | Any", metadata: Mapping[str, str] | None = None, **ignored: Any) -> None:
     """Save tensors and nested dicts/lists/tuples of them, numbers and strings (a state_dict, or a checkpoint of
-    model and optimizer state and a step); .npz for a flat dict of tensors. Atomic, never pickled."""
+    model and optimizer state and a step) to a path or a binary file object; .npz for a flat dict of tensors.
+    Writes to a path are atomic; nothing is pickled."""
+    if _is_file_object(f):
+        f.write(_structured_bytes(obj, getattr(f, "name", "the file object"), metadata))
+        return
     path = Path(f)
     if str(path).endswith(".npz"):
         if not _flat_state(obj):
@@ -266,11 +281,16 @@ def save(obj: Any, f: str | os.PathLike, metadata: Mapping[str, str] | None = No
         arrays = _arrays_in_order(obj)
         atomic_write(path, lambda handle: xp.savez(handle, **arrays))
         return
+    blob = _structured_bytes(obj, path, metadata)
+    atomic_write(path, lambda handle: handle.write(blob))
+
+
+def _structured_bytes(obj: Any, name: object, metadata: Mapping[str, str] | None) -> bytes:
     packer = _Packer()
     structure = packer.pack(obj)
     meta = dict(metadata or {})
     meta[STRUCTURE] = json.dumps(structure)
-    save_safetensors(packer.arrays, path, meta)
+    return _safetensors_bytes(packer.arrays, name, meta)
 
 
 def load(f: str | os.PathLike, map_location: Any = None, pickle_module: Any = None, *, weights_only: Any = None,
@@ -279,6 +299,10 @@ def load(f: str | os.PathLike, map_location: Any = None, pickle_module: Any = No
     map_location takes 'cpu' (or a callable, ignored). Errors name the file."""
     if map_location is not None and not callable(map_location) and not isinstance(map_location, dict):
         check_device(map_location)
+    if _is_file_object(f):
+        name = getattr(f, "name", "the file object")
+        arrays, metadata = _parse_safetensors(f.read(), name)
+        return _restore(arrays, metadata, name)
     path = Path(f)
     if not path.is_file():
         raise WeightsFileError(f"{path}: no such weights file")
@@ -290,6 +314,10 @@ def load(f: str | os.PathLike, map_location: Any = None, pickle_module: Any = No
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
             raise WeightsFileError(f"{path}: not a valid .npz weights file ({error})") from None
     arrays, metadata = read_safetensors(path)
+    return _restore(arrays, metadata, path)
+
+
+def _restore(arrays: Mapping[str, Any], metadata: Mapping[str, str], path: Any) -> Any:
     if STRUCTURE in metadata:
         try:
             structure = json.loads(metadata[STRUCTURE])

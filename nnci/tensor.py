@@ -260,6 +260,13 @@ class Tensor:
 
     @property
     def grad(self) -> "Tensor | None":
+        if self._grad_fn is not None and not self._retains_grad:
+            import warnings
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+                          "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+                          "instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -309,6 +316,15 @@ class Tensor:
                 self._hooks = []
             return _RemovableHandle(self._hooks, hook)
         return _RemovableHandle(self._grad_fn._tensor_hooks(self._output_nr), hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> "_RemovableHandle":
+        """hook(tensor) -> None, called on this leaf after its .grad has been accumulated."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
+        return _RemovableHandle(hooks, hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Any = None) -> None:

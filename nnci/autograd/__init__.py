@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from . import functional
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable", "no_grad",
+__all__ = ["functional", "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
            "set_detect_anomaly", "detect_anomaly", "GradcheckError"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import xp
+from ..backend import ignore_floating_errors, restore_floating_errors, xp
 from ..tensor import Tensor, to_array
 from .graph import AccumulateGrad, Node, edge_of
 from .grad_mode import no_grad
@@ -171,11 +171,15 @@ def _run(seeds: list[tuple[Tensor, Any]], retain_graph: bool, targets: dict | No
     nodes, pending, useful = _graph(roots, targets)
     captured: dict[int, Any] = {}
     ready = [node for node in dict.fromkeys(roots) if pending.get(id(node), 0) == 0 and id(node) in useful]
-    with no_grad():
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(id(node), None)
-            _visit(node, grads, targets, accumulate_into, captured, retain_graph, buffers, pending, useful, ready)
+    token = ignore_floating_errors()  # gradients may be inf or NaN, as torch's, without NumPy's warnings
+    try:
+        with no_grad():
+            while ready:
+                node = ready.pop()
+                grads = buffers.pop(id(node), None)
+                _visit(node, grads, targets, accumulate_into, captured, retain_graph, buffers, pending, useful, ready)
+    finally:
+        restore_floating_errors(token)
     return captured
 
 
@@ -196,6 +200,8 @@ def _visit(node: Node, grads: list | None, targets: dict | None, accumulate_into
             if (targets is None) or (accumulate_into is not None and (id(node), 0) in accumulate_into):
                 leaf = node.variable
                 leaf._grad = _accumulated(leaf._grad, grads[0], leaf._array.dtype)
+                for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
+                    hook(leaf)
         return
     input_grads: tuple = ()
     if grads is not None and any(g is not None for g in grads):

@@ -135,6 +135,11 @@ class Function:
 
     vjp = backward
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # each Function's graph nodes have their own class, named as torch's: MyFunction -> MyFunctionBackward
+        super().__init_subclass__(**kwargs)
+        cls._backward_cls = type(f"{cls.__name__}Backward", (_CustomBackward,), {"__module__": cls.__module__})
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use new-style "
                            "autograd function with static forward method (call it with .apply)")
@@ -155,7 +160,7 @@ class Function:
         if not any(ctx.needs_input_grad):
             return output
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        node = _CustomBackward(cls, ctx, positions, len(args))
+        node = cls._backward_cls(cls, ctx, positions, len(args))
         node.next_functions = tuple(edge_of(args[i]) for i in positions)
         node._input_meta = tuple((args[i]._array.shape, args[i]._array.dtype) for i in positions)
         dirty = {id(t) for t in ctx._dirty}

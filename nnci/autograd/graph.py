@@ -19,7 +19,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from ..backend import xp
+from ..backend import ignore_floating_errors, restore_floating_errors, xp
 from ..tensor import Tensor
 from .grad_mode import is_grad_enabled
 
@@ -112,12 +112,15 @@ class Op(Node):
     saved_inputs: tuple[int, ...] | None = None
     saves_output = False
     is_view = False
+    node_name: str | None = None  # torch's grad_fn class name where it is not the op's name + Backward0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # torch's grad_fn classes are named after the op: type(y.grad_fn).__name__ == "MulBackward0" for y = a * b.
         # The module attribute keeps the op's own name (elementwise.Mul); only the class's name says Backward0.
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.endswith("Backward0"):
+        if "node_name" in cls.__dict__ and cls.node_name:
+            cls.__name__ = cls.node_name
+        elif not cls.__name__.endswith("Backward0"):
             cls.__name__ = f"{cls.__name__}Backward0"  # __qualname__ stays: inspect finds the source by it
 
     def name(self) -> str:
@@ -143,7 +146,11 @@ class Op(Node):
             record = any(needs)
         else:
             fn.needs_input_grad = (False,) * len(inputs)
-        out = fn.forward(*[t._array for t in inputs], **kwargs)
+        token = ignore_floating_errors()  # log 0 = -inf and 0/0 = NaN, as in torch, without NumPy's warnings
+        try:
+            out = fn.forward(*[t._array for t in inputs], **kwargs)
+        finally:
+            restore_floating_errors(token)
         if not isinstance(out, xp.ndarray):
             out = xp.asarray(out)
         result = Tensor._wrap(out, record)
@@ -291,10 +298,15 @@ def apply_inplace(cls: type, target: Tensor, *others: Tensor, name: str = "", **
     keeps_target = 0 in private
     arrays = [t._array.copy() if i in private else t._array for i, t in enumerate(inputs)]
     direct = getattr(fn, "forward_into", None)
-    if direct is not None and not keeps_target:
-        direct(*arrays, **kwargs)  # writes target's memory itself (setitem: only the indexed region)
-    else:
-        out = fn.forward(*arrays, **kwargs)
+    token = ignore_floating_errors()
+    try:
+        if direct is not None and not keeps_target:
+            direct(*arrays, **kwargs)  # writes target's memory itself (setitem: only the indexed region)
+        else:
+            out = fn.forward(*arrays, **kwargs)
+    finally:
+        restore_floating_errors(token)
+    if direct is None or keeps_target:
         if not isinstance(out, xp.ndarray):
             out = xp.asarray(out)
         _check_result_fits(name, target, out)

@@ -147,6 +147,20 @@ class ModuleList(Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward(): iterate over it and call the modules")
 
+    def __repr__(self) -> str:
+        """Runs of identical modules collapse to one line, as torch prints them: (0-2): 3 x Linear(...)."""
+        texts = [repr(m).replace("\n", "\n  ") for m in self._modules.values()]
+        if not texts:
+            return "ModuleList()"
+        lines, start = [], 0
+        for end in range(1, len(texts) + 1):
+            if end == len(texts) or texts[end] != texts[start]:
+                count = end - start
+                label = f"({start})" if count == 1 else f"({start}-{end - 1}): {count} x"
+                lines.append(f"{label}: {texts[start]}" if count == 1 else f"{label} {texts[start]}")
+                start = end
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered."""

@@ -11,7 +11,7 @@ from ..ops.activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, har
                               softplus, softshrink, softsign, tanhshrink, threshold)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.elementwise import clamp, where
-from ..ops.linalg import matmul
+from ..ops.linalg import _matmul, matmul
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,
                         cosine_similarity, cross_entropy, gaussian_nll_loss, hinge_embedding_loss, huber_loss,
                         kl_div, kl_normal, l1_loss, margin_ranking_loss, mse_loss, multilabel_soft_margin_loss,
@@ -40,6 +40,7 @@ __all__ = [
     "flatten", "scaled_dot_product_attention", "relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_",
     "threshold_", "rrelu", "rrelu_", "gumbel_softmax", "rms_norm", "multi_margin_loss", "multilabel_margin_loss",
     "pdist", "unfold", "fold", "max_unpool2d", "lp_pool1d", "lp_pool2d", "affine_grid", "grid_sample",
+    "channel_shuffle",
 ]
 
 
@@ -54,7 +55,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.dtype != weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype} "
                            "(cast the input, e.g. x.float())")
-    y = matmul(input, weight.t() if weight.ndim == 2 else weight, op="linear")
+    y = _matmul(input, weight.t() if weight.ndim == 2 else weight, "linear")
     return y + bias if bias is not None else y
 
 
@@ -215,6 +216,17 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     k = len(lead)
     order = tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3)
     return input.reshape(lead + (c, h // r, r, w // r, r)).permute(order).reshape(lead + (c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g k, ...) -> (N, k g, ...): channel i j of g groups of k goes to position j g + i"""
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    return input.reshape((n, groups, c // groups, *rest)).transpose(1, 2).reshape((n, c, *rest))
+
+
+native_channel_shuffle = channel_shuffle
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",

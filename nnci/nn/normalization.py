@@ -1,4 +1,4 @@
-"""Normalisation modules: BatchNorm1d/2d/3d, InstanceNorm1d/2d, LayerNorm, GroupNorm, LocalResponseNorm."""
+"""Normalisation modules: BatchNorm1d/2d/3d, InstanceNorm1d/2d, LayerNorm, RMSNorm, GroupNorm, LocalResponseNorm."""
 from __future__ import annotations
 
 from typing import Any
@@ -107,6 +107,21 @@ class BatchNorm3d(_BatchNorm):
     dims = (5,)
 
 
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm over dim 1 of a (N, C, ...) input; in one process the batch is the whole batch"""
+    dims = (2, 3, 4, 5)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group: Any = None, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """The module unchanged: its batch norms already see the whole batch in one process."""
+        return module
+
+
 class _InstanceNorm(_NormBase):
     """y = (x - mean) / sqrt(var + eps) per sample and channel over the spatial dims (then w, b per channel)"""
 
@@ -125,7 +140,8 @@ class _InstanceNorm(_NormBase):
         if x.shape[1] != self.num_features and self.affine:
             raise ValueError(f"expected input's size at dim=1 to match num_features ({self.num_features}), but got: "
                              f"{x.shape[1]}.")
-        momentum = self._momentum()
+        # torch's instance norm leaves num_batches_tracked alone, so momentum=None averages nothing
+        momentum = 0.0 if self.momentum is None else self.momentum
         use_input_stats = self.training or not self.track_running_stats
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
                             momentum, self.eps)
@@ -166,6 +182,26 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """y = x / sqrt(mean(x^2) + eps) w over the last dims (normalized_shape)"""
+
+    def __init__(self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(Tensor._wrap(_full(shape, 1.0, dtype)))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):

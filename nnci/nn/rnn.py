@@ -23,13 +23,15 @@ from .module import Module, Parameter
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _cell(mode: str, x_part: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
-    """One step given x_part = W_ih x + b_ih: the new (h, c)."""
+def _cell(mode: str, x_part: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None,
+          w_hr: Tensor | None = None) -> tuple:
+    """One step given x_part = W_ih x + b_ih: the new (h, c); an LSTM with projections has h' = W_hr (o tanh c')."""
     h_part = F.linear(h, w_hh, b_hh)
     if mode == "LSTM":
         i, f, g, o = (x_part + h_part).chunk(4, -1)
         c = P.sigmoid(f) * c + P.sigmoid(i) * P.tanh(g)
-        return P.sigmoid(o) * P.tanh(c), c
+        h = P.sigmoid(o) * P.tanh(c)
+        return (h if w_hr is None else F.linear(h, w_hr)), c
     if mode == "GRU":
         xr, xz, xn = x_part.chunk(3, -1)
         hr, hz, hn = h_part.chunk(3, -1)
@@ -47,25 +49,32 @@ class RNNBase(Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        if proj_size:
-            raise NotImplementedError("LSTM(proj_size > 0) is not supported by nnci")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if not 0 <= dropout <= 1:
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
                              "being zeroed")
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
         directions = 2 if bidirectional else 1
         gate = _GATES[mode] * hidden_size
+        state_size = proj_size or hidden_size  # the size of h
         kind = xp.dtype(dtype if dtype is not None else get_default_dtype())
         self._flat_weights_names = []
         for layer in range(num_layers):
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                size_in = input_size if layer == 0 else hidden_size * directions
-                shapes = [("weight_ih", (gate, size_in)), ("weight_hh", (gate, hidden_size))]
+                size_in = input_size if layer == 0 else state_size * directions
+                shapes = [("weight_ih", (gate, size_in)), ("weight_hh", (gate, state_size))]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name + suffix, Parameter(Tensor._wrap(xp.empty(shape, kind))))
                     self._flat_weights_names.append(name + suffix)
@@ -79,7 +88,8 @@ class RNNBase(Module):
     def _weights(self, layer: int, direction: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = lambda name: getattr(self, name + suffix) if self.bias or not name.startswith("bias") else None  # noqa
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), w_hr
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         if input.ndim not in (2, 3):
@@ -96,14 +106,14 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 index = layer * directions + direction
                 h, c = h0[index], (c0[index] if c0 is not None else None)
                 sequence = flip(x, 0) if direction else x
                 x_parts = F.linear(sequence, w_ih, b_ih)  # every step's input part in one product
                 steps = []
                 for t in range(length):
-                    h, c = _cell(self.mode, x_parts[t], h, c, w_hh, b_hh)
+                    h, c = _cell(self.mode, x_parts[t], h, c, w_hh, b_hh, w_hr)
                     steps.append(h)
                 out = stack(steps, 0)
                 outputs.append(flip(out, 0) if direction else out)
@@ -122,15 +132,16 @@ class RNNBase(Module):
         return output, h_n
 
     def _initial_state(self, hx: Any, batch: int, directions: int, unbatched: bool, x: Tensor) -> tuple:
-        shape = (self.num_layers * directions, batch, self.hidden_size)
-        zeros = lambda: Tensor._wrap(xp.zeros(shape, x._array.dtype))  # noqa: E731
+        layers = self.num_layers * directions
+        shapes = [(layers, batch, self.proj_size or self.hidden_size), (layers, batch, self.hidden_size)]
+        zeros = lambda shape: Tensor._wrap(xp.zeros(shape, x._array.dtype))  # noqa: E731
         if hx is None:
-            return zeros(), (zeros() if self.mode == "LSTM" else None)
+            return zeros(shapes[0]), (zeros(shapes[1]) if self.mode == "LSTM" else None)
         states = hx if self.mode == "LSTM" else (hx, None)
         if self.mode == "LSTM" and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
         out = []
-        for state in states:
+        for state, shape in zip(states, shapes):
             if state is None:
                 out.append(None)
                 continue
@@ -157,6 +168,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 

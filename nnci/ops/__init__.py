@@ -119,7 +119,7 @@ _METHODS: dict[str, Any] = {
     "reshape_as": lambda self, other: S.reshape(self, other.shape),
     # linear algebra
     "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot, "inner": L.dot, "outer": L.outer,
-    "ger": L.outer, "addmm": L.addmm, "norm": L.norm, "dist": L.dist, "inverse": L.inv, "det": L.det,
+    "ger": L.outer, "addmm": L.addmm, "norm": L.norm, "renorm": L.renorm, "dist": L.dist, "inverse": L.inv, "det": L.det,
     "kron": L.kron,
 }
 
@@ -161,7 +161,7 @@ def _attach() -> None:
     Tensor.mT = property(_matrix_transpose)
     Tensor.H = property(lambda self: S.t(self))
     Tensor.mH = Tensor.mT
-    for name in ("new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"):
+    for name in ("new", "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"):
         setattr(Tensor, name, getattr(creation, name))
 
 

@@ -40,6 +40,7 @@ def _sigmoid(x: Any) -> Any:
 
 class ReLU(Op):
     """y = max(x, 0);  dx = g [y > 0]  (reads y, as torch: x may change in place afterwards)"""
+    node_name = "ReluBackward0"
     saved_inputs, saves_output = (), True
 
     def forward(self, x):

@@ -317,6 +317,7 @@ def _per_group(parts: list) -> Any:
 
 class Conv2d(Op):
     """y = x (*) W + b;  dx = W^T (*) g, dW = g (*) x, db = sum g  (per group)"""
+    node_name = "ConvolutionBackward0"
 
     def saves(self):
         return (1,) + ((0,) if self.needs_input_grad[1] else ())
@@ -429,6 +430,7 @@ class Conv2d(Op):
 
 class ConvTranspose2d(Op):
     """y = W^T (*) x + b (the input gradient of a convolution);  dx = W (*) g, dW = x (*) g"""
+    node_name = "ConvolutionBackward0"
     saved_inputs = (0, 1)
 
     def forward(self, x, weight, *bias, stride, padding, output_padding, dilation, groups):

@@ -148,6 +148,7 @@ class Div(Op):
 
 class PowScalar(Op):
     """y = x^p for a constant p;  dx = g p x^(p-1)"""
+    node_name = "PowBackward0"
     saved_inputs = (0,)
 
     def forward(self, x, exponent):

@@ -7,12 +7,13 @@ from typing import Any
 from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor
-from .elementwise import promote
+from .elementwise import promote, where
 from .shape import squeeze, unsqueeze
 
 
 class MatMul(Op):
     """y = a @ b (batched, broadcast);  da = g @ b^T, db = a^T @ g"""
+    node_name = "MmBackward0"
 
     def saves(self):
         return tuple(i for i, needed in ((1, self.needs_input_grad[0]), (0, self.needs_input_grad[1])) if needed)
@@ -27,8 +28,13 @@ class MatMul(Op):
         return da, db
 
 
-def matmul(input: Any, other: Any, op: str = "matmul") -> Tensor:
+def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """input @ other with NumPy's (torch's) rules for 1-D operands and batch broadcasting"""
+    from .elementwise import _out
+    return _out(_matmul(input, other, "matmul"), out)
+
+
+def _matmul(input: Any, other: Any, op: str) -> Tensor:
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input._array.dtype != other._array.dtype:
         raise RuntimeError(f"{op}: expected both operands to have the same dtype, but got {input.dtype} and "
                            f"{other.dtype}")
@@ -63,7 +69,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """matrix product of two 2-D tensors"""
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}")
-    return matmul(input, mat2, "mm")
+    return _matmul(input, mat2, "mm")
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -72,12 +78,12 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError(f"batch1 must be a 3D tensor (bmm got shapes {tuple(input.shape)} and {tuple(mat2.shape)})")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes {input.shape[0]} and {mat2.shape[0]} differ")
-    return matmul(input, mat2, "bmm")
+    return _matmul(input, mat2, "bmm")
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """matrix-vector product"""
-    return matmul(input, vec, "mv")
+    return _matmul(input, vec, "mv")
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
@@ -87,7 +93,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.shape != other.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] "
                            "to have the same number of elements, but got different sizes")
-    return matmul(input, other, "dot")
+    return _matmul(input, other, "dot")
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
@@ -302,6 +308,17 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), ke
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """each slice along dim scaled by maxnorm / (||slice||_p + 1e-7) where its p-norm exceeds maxnorm"""
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported (p={p})")
+    dim = input._dim(dim)
+    others = tuple(d for d in range(input.ndim) if d != dim)
+    norms = vector_norm(input, p, others, keepdim=True)
+    scale = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0).to(input.dtype)
+    return input * scale
+
+
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """torch.norm: the 2-norm of all entries ('fro' or 2), or the vector p-norm over dim"""
     if p == "fro" or p is None:
@@ -374,6 +391,40 @@ class Solve(Op):
         db = xp.linalg.solve(xp.swapaxes(self.a, -1, -2), gg)
         da = -db @ xp.swapaxes(self.x, -1, -2)
         return da, (db[..., 0] if self.vector else db)
+
+
+class SolveTriangular(Op):
+    """X = T^-1 B for T the lower (or upper) triangle of A;  dB = T^-T g, dA = the triangle of -dB X^T"""
+
+    def forward(self, a, b, upper, unitriangular):
+        triangle = xp.triu(a) if upper else xp.tril(a)
+        if unitriangular:
+            triangle = triangle - xp.diagonal(triangle, 0, -2, -1)[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
+            triangle = triangle + xp.eye(a.shape[-1], dtype=a.dtype)
+        self.t, self.upper, self.unitriangular = triangle, upper, unitriangular
+        self.x = xp.linalg.solve(triangle, b)
+        return self.x.copy()
+
+    def backward(self, g):
+        db = xp.linalg.solve(xp.swapaxes(self.t, -1, -2), g)
+        full = -db @ xp.swapaxes(self.x, -1, -2)
+        da = xp.triu(full, 1 if self.unitriangular else 0) if self.upper else xp.tril(full, -1 if self.unitriangular else 0)
+        return da, db
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
+                     out: Tensor | None = None) -> Tensor:
+    """X with T X = B (left) or X T = B, T the upper or lower triangle of A; the other triangle is never read"""
+    from .elementwise import _out
+    _square(A, "solve_triangular")
+    a, b = promote(A, B)
+    if b.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    if left:
+        result = SolveTriangular.apply(a, b, upper=upper, unitriangular=unitriangular)
+    else:  # X T = B  <=>  T^T X^T = B^T
+        result = SolveTriangular.apply(a.mT, b.mT, upper=not upper, unitriangular=unitriangular).mT
+    return _out(result, out)
 
 
 def inv(A: Tensor) -> Tensor:

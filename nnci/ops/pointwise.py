@@ -279,8 +279,7 @@ class Sigmoid(Pointwise):
 
     @staticmethod
     def f(x):
-        e = xp.exp(-xp.abs(x))  # never overflows
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return 1 / (1 + xp.exp(-x))  # e^-x may overflow to inf, giving 0 as in torch
 
     @staticmethod
     def df(x, y):

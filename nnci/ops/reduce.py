@@ -48,6 +48,17 @@ class Sum(Op):
         return (xp.broadcast_to(g, self.shape),)
 
 
+class Mean(Sum):
+    """y = mean_dim x = sum_dim x / n;  dx = g / n broadcast back over dim"""
+
+    def forward(self, x, axes, keepdim, count):
+        self.scale = x.dtype.type(1.0 / count if count else float("nan"))
+        return super().forward(x, axes, keepdim) * self.scale
+
+    def backward(self, g):
+        return super().backward(g * self.scale)
+
+
 class Prod(Op):
     """y = prod_dim x;  dx_i = g prod_{j != i} x_j (exact where x has zeros)"""
 
@@ -204,8 +215,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {_type_name(input)}")
     axes = axes_of(dim, input.ndim)
-    count = _count(input, axes)
-    return sum(input, axes, keepdim) * (1.0 / count if count else float("nan"))
+    return Mean.apply(input, axes=axes, keepdim=keepdim, count=_count(input, axes))
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:

@@ -35,6 +35,7 @@ class Clone(Op):
 
 class Reshape(Op):
     """y = x with a new shape (a view when the memory allows);  dx = g with the old shape"""
+    node_name = "ViewBackward0"
     saved_inputs, is_view = (), True
 
     @staticmethod
@@ -106,6 +107,7 @@ class BasicIndex(Op):
 
 class AdvancedIndex(Op):
     """y = x[integer or boolean arrays] (a copy);  dx = g added back at the indexed positions (summed where repeated)"""
+    node_name = "IndexBackward0"
     saved_inputs = ()
 
     def forward(self, x, index):
@@ -854,9 +856,9 @@ argwhere = nonzero
 
 
 # ----- joining and copying ------------------------------------------------------------------------------
-def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None, out: Tensor | None = None) -> Tensor:
     """the tensors joined along an existing dim (promoted to one dtype)"""
-    from .elementwise import promote
+    from .elementwise import _out, promote
     dim = dim if axis is None else axis
     tensors = [t for t in tensors]
     if not tensors:
@@ -872,15 +874,15 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> 
                                f"{first.shape[1 if axis_ == 0 else 0] if first.ndim > 1 else first.shape[0]} but got "
                                f"size {t.shape[1 if axis_ == 0 else 0] if t.ndim > 1 else t.shape[0]} for tensor "
                                f"number {position} in the list (shapes {tuple(first.shape)} and {tuple(t.shape)})")
-    return Cat.apply(*promote(*kept), axis=axis_)
+    return _out(Cat.apply(*promote(*kept), axis=axis_), out)
 
 
 concat = concatenate = cat
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """the tensors joined along a new dim"""
-    from .elementwise import promote
+    from .elementwise import _out, promote
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -892,7 +894,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ndim = tensors[0].ndim + 1
     if not -ndim <= dim < ndim:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
-    return Stack.apply(*promote(*tensors), axis=dim % ndim)
+    return _out(Stack.apply(*promote(*tensors), axis=dim % ndim), out)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:

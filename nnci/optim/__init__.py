@@ -1,11 +1,13 @@
 """Optimizers and learning-rate schedules with torch.optim's names, arguments and updates."""
 from . import lr_scheduler
-from .adam import Adam, Adamax, AdamW
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
-from .rmsprop import Adadelta, Adagrad, RMSprop
+from .rmsprop import Adadelta, Adagrad, RMSprop, Rprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
+           "Rprop", "LBFGS", "lr_scheduler"]
 
 
 def __getattr__(name: str) -> object:

@@ -110,7 +110,7 @@ class Optimizer:
             groups.append(packed)
         state = {}
         for p, values in self.state.items():
-            if id(p) in index_of:
+            if id(p) in index_of and values:  # a parameter with nothing kept (plain SGD) has no entry, as in torch
                 state[index_of[id(p)]] = {k: (v.clone() if isinstance(v, Tensor) else copy.deepcopy(v))
                                           for k, v in values.items()}
         return {"state": state, "param_groups": groups}

@@ -1,4 +1,5 @@
-"""RMSprop (Hinton's lecture 6e), Adagrad (Duchi et al., JMLR 2011) and Adadelta (Zeiler, 2012), as torch."""
+"""RMSprop (Hinton's lecture 6e), Adagrad (Duchi et al., JMLR 2011), Adadelta (Zeiler, 2012) and Rprop (Riedmiller &
+Braun, 1993), as torch."""
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -12,7 +13,7 @@ class RMSprop(Optimizer):
     """s = a s + (1-a) g^2;  p -= lr g / (sqrt(s - (centered) mean(g)^2) + eps)  (with momentum: through a buffer)"""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, capturable: bool = False,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         for name, value in (("learning rate", lr), ("epsilon value", eps), ("momentum value", momentum),
                             ("weight_decay value", weight_decay), ("alpha value", alpha)):
@@ -57,8 +58,8 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """s += g^2;  p -= lr / (1 + (t - 1) lr_decay) g / (sqrt(s) + eps)"""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0 or lr_decay < 0 or weight_decay < 0 or initial_accumulator_value < 0 or eps < 0:
             raise ValueError(f"Adagrad: invalid lr {lr}, lr_decay {lr_decay}, weight_decay {weight_decay}, "
@@ -90,7 +91,7 @@ class Adadelta(Optimizer):
     """s = r s + (1-r) g^2;  d = sqrt(a + eps) / sqrt(s + eps) g;  a = r a + (1-r) d^2;  p -= lr d"""
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, foreach: bool | None = None, *, capturable: bool = False,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
                  maximize: bool = False, differentiable: bool = False) -> None:
         if lr < 0 or not 0 <= rho <= 1 or eps < 0 or weight_decay < 0:
             raise ValueError(f"Adadelta: invalid lr {lr}, rho {rho}, eps {eps} or weight_decay {weight_decay}")
@@ -113,4 +114,36 @@ class Adadelta(Optimizer):
             acc *= rho
             acc += (1 - rho) * delta * delta
             param -= (lr * delta).astype(param.dtype, copy=False)
+            self._changed(p)
+
+
+class Rprop(Optimizer):
+    """Resilient backprop (Riedmiller & Braun, 1993): per-weight step sizes grow by eta+ while sign(g) holds and
+    shrink by eta- when it flips (that step skipped); p -= sign(g) step"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, capturable=capturable))
+
+    def _update_group(self, group: dict) -> None:
+        (eta_minus, eta_plus), (smallest, largest) = group["etas"], group["step_sizes"]
+        for p, grad, state in self._params_with_grad(group):
+            if "prev" not in state:
+                state["prev"] = zeros_state(p)
+                state["step_size"] = Tensor._wrap(xp.full_like(p._array, group["lr"]))
+            step_count(state)
+            prev, step_size = state["prev"]._array, state["step_size"]._array
+            sign = xp.sign(grad * prev)
+            factor = xp.where(sign > 0, eta_plus, xp.where(sign < 0, eta_minus, 1.0)).astype(step_size.dtype)
+            step_size *= factor
+            xp.clip(step_size, smallest, largest, out=step_size)
+            grad = xp.where(factor == step_size.dtype.type(eta_minus), 0, grad).astype(p._array.dtype)
+            p._array -= xp.sign(grad) * step_size
+            prev[...] = grad
             self._changed(p)

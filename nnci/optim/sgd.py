@@ -10,8 +10,8 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     """d = g + wd p;  b = mu b + (1 - dampening) d (b = d at the first step);  p -= lr (d + mu b if nesterov else b)"""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0:
             raise ValueError(f"Invalid learning rate: {lr}")

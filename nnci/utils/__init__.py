@@ -1,4 +1,4 @@
-"""torch.utils's namespace: data loading (nnci.utils.data)."""
-from . import data
+"""torch.utils's namespace: data loading (nnci.utils.data), checkpoint, tensorboard-style logging."""
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

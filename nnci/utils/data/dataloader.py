@@ -25,8 +25,10 @@ def default_convert(data: Any) -> Any:
             {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(d) for d in data)
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]  # torch's default_convert turns a plain tuple into a list
+    if isinstance(data, list):
+        return [default_convert(d) for d in data]
     return data
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .device import check_device
+from ..device import check_device
 
 
 def is_available() -> bool:
@@ -52,3 +52,6 @@ def get_device_name(device: Any = None) -> str:
 
 def set_device(device: Any) -> None:
     check_device(device if not isinstance(device, int) else f"cuda:{device}")
+
+
+from . import amp  # noqa: E402
