@@ -8,9 +8,9 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, i
                                  set_grad_enabled)
 from .backend import Generator, default_generator, get_num_threads, manual_seed, set_num_threads
 from .device import device
-from .dtypes import (bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
-                     int, int8, int16, int32, int64, long, promote_types, result_type, set_default_dtype, short,
-                     uint8)
+from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float, float16,
+                     float32, float64, get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long,
+                     promote_types, result_type, set_default_dtype, short, uint8)
 from .tensor import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
                      ShortTensor, Size, Tensor, is_tensor)
 from . import ops  # noqa: E402  (attaches the Tensor methods and operators)
@@ -53,7 +53,7 @@ from .printing import set_printoptions
 from .serialization import load, save
 from . import (accelerator, amp, autograd, backends, cuda, distributions, fft, inference, jit, linalg, nn, onnx,  # noqa: E402
                optim, random, return_types, testing, utils)
-from .amp import autocast
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .random import get_rng_state, initial_seed, seed, set_rng_state
 
 def _accept_numpy_keywords() -> None:

@@ -15,20 +15,50 @@ from typing import Any, Callable
 from .backend import xp
 
 
+_enabled: dict = {}  # device type -> how many enabled autocast regions are open
+_DEFAULT_DTYPES = {"cpu": "bfloat16", "cuda": "float16"}
+_warned = False
+
+
+def is_autocast_enabled(device_type: str = "cuda") -> bool:
+    """Whether an enabled autocast region for device_type is open (nnci still computes in float32 there)."""
+    return _enabled.get(device_type, 0) > 0
+
+
+def get_autocast_dtype(device_type: str) -> Any:
+    from . import dtypes
+    return getattr(dtypes, _DEFAULT_DTYPES.get(device_type, "float16"))
+
+
 class autocast:  # noqa: N801 - torch's name
-    """Context manager and decorator; computation stays in the tensors' own dtype (see the module docstring)."""
+    """Context manager and decorator; computation stays in the tensors' own dtype (see the module docstring).
+    Entering an enabled CPU region warns once that results are float32."""
 
     def __init__(self, device_type: str = "cpu", dtype: Any = None, enabled: bool = True,
                  cache_enabled: Any = None) -> None:
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
-        self.device_type, self.fast_dtype, self.enabled = device_type, dtype, enabled
+        self.device_type, self.fast_dtype = device_type, dtype or get_autocast_dtype(device_type)
+        if enabled and device_type != "cpu":
+            warnings.warn(f"User provided device_type of '{device_type}', but {device_type.upper()} is not available "
+                          "(nnci runs on the CPU). Disabling", UserWarning, stacklevel=2)
+            enabled = False
+        self.enabled = enabled
 
     def __enter__(self) -> "autocast":
+        global _warned
+        if self.enabled:
+            _enabled[self.device_type] = _enabled.get(self.device_type, 0) + 1
+            if not _warned:
+                _warned = True
+                warnings.warn(f"nnci.autocast: nnci has no {self.fast_dtype.name} kernels, so the ops inside run "
+                              "in float32 (as precise as torch's or more; dtypes print float32)", UserWarning,
+                              stacklevel=2)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        return None
+        if self.enabled:
+            _enabled[self.device_type] -= 1
 
     def __call__(self, function: Callable) -> Callable:
         @functools.wraps(function)

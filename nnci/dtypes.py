@@ -76,6 +76,26 @@ _NAMES = {"float16": float16, "half": float16, "float32": float32, "float": floa
 _default_float = float32
 
 
+class MissingDtype:
+    """A torch dtype that nnci has no arithmetic for (NumPy has none): a name programs may pass (to autocast, in
+    comparisons), refused with a clear error as the dtype of a tensor."""
+
+    __slots__ = ("name", "is_floating_point", "is_complex", "itemsize")
+
+    def __init__(self, name: str, floating: builtins.bool, complex_: builtins.bool, itemsize: builtins.int) -> None:
+        self.name, self.is_floating_point, self.is_complex, self.itemsize = name, floating, complex_, itemsize
+
+    def __repr__(self) -> str:
+        return f"nnci.{self.name}"
+
+
+bfloat16 = MissingDtype("bfloat16", True, False, 2)
+complex64 = cfloat = MissingDtype("complex64", False, True, 8)
+complex128 = cdouble = MissingDtype("complex128", False, True, 16)
+_MISSING = {"bfloat16": bfloat16, "complex64": complex64, "cfloat": complex64, "complex128": complex128,
+            "cdouble": complex128}
+
+
 def as_dtype(value: Any) -> dtype:
     """nnci's dtype for an nnci dtype, a NumPy dtype or scalar type, or a name ('float32', 'torch.float')."""
     if isinstance(value, dtype):
@@ -86,6 +106,11 @@ def as_dtype(value: Any) -> dtype:
         key = value.split(".")[-1]
         if key in _NAMES:
             return _NAMES[key]
+        value = _MISSING.get(key, value)
+    if isinstance(value, MissingDtype):
+        hint = ("nnci has no complex tensors (nnci.fft keeps complex values as (..., 2) real pairs)"
+                if value.is_complex else "NumPy has no bfloat16 arithmetic; use nnci.float32 or nnci.float16")
+        raise TypeError(f"nnci has no {value.name} tensors: {hint}")
     elif value is builtins.float:
         return _default_float
     elif value is builtins.int:

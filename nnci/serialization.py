@@ -40,23 +40,67 @@ def _arrays_in_order(state: Mapping[str, Any]) -> "OrderedDict[str, Any]":
 
 
 # ----- the structure as JSON --------------------------------------------------------------------------
-class _Packer:
-    """Walks a nested object, collecting its tensors and describing the rest as JSON."""
+def _memory_owner(array: Any) -> Any:
+    """The array that owns array's memory (array itself if it owns it)."""
+    return array.base if isinstance(array.base, xp.ndarray) else array
 
-    def __init__(self) -> None:
+
+def _shared_owners(obj: Any) -> set:
+    """ids of the memory owners behind two or more of the tensors in obj (views of one another, tied weights)."""
+    seen: dict[int, int] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, (Tensor, xp.ndarray)):
+            owner = _memory_owner(value._array if isinstance(value, Tensor) else value)
+            seen[id(owner)] = seen.get(id(owner), 0) + 1
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(obj)
+    return {key for key, count in seen.items() if count > 1}
+
+
+class _Packer:
+    """Walks a nested object, collecting its tensors and describing the rest as JSON. Tensors that share memory
+    (views of one another) are stored as views of one storage entry, so they share it again when loaded."""
+
+    def __init__(self, shared: set | None = None) -> None:
         self.arrays: "OrderedDict[str, Any]" = OrderedDict()
+        self.shared = shared or set()
+        self.storages: dict[int, str] = {}  # id(owner) -> its entry
+
+    def _storage_view(self, array: Any) -> dict | None:
+        """{"__storage__": entry, offset, shape, strides} (in elements) for an array of a shared owner."""
+        owner = _memory_owner(array)
+        if id(owner) not in self.shared or owner.dtype != array.dtype or not (
+                owner.flags.c_contiguous or owner.flags.f_contiguous):
+            return None
+        if id(owner) not in self.storages:
+            name = f"__storage_{len(self.storages)}"
+            self.arrays[name] = owner.ravel(order="K")  # the memory in its own order
+            self.storages[id(owner)] = name
+        size = array.itemsize
+        start = owner.ctypes.data if owner.size else 0
+        return {"__storage__": self.storages[id(owner)], "offset": (array.ctypes.data - start) // size,
+                "shape": list(array.shape), "strides": [s // size for s in array.strides]}
 
     def tensor(self, value: Any, hint: str) -> dict:
         """The tensor under its dotted path as the entry's name (a flat state_dict keeps its keys)."""
-        name = hint if hint and hint not in self.arrays else f"t{len(self.arrays)}"
-        while name in self.arrays:
-            name += "_"
         array = value._array if isinstance(value, Tensor) else value
         if array.dtype.kind not in "biuf":
             raise TypeError(f"nnci.save: cannot store an array of dtype {array.dtype}")
-        self.arrays[name] = _contiguous(array)
+        entry = self._storage_view(array)
+        if entry is None:
+            name = hint if hint and hint not in self.arrays else f"t{len(self.arrays)}"
+            while name in self.arrays:
+                name += "_"
+            self.arrays[name] = _contiguous(array)
+            entry = {"__tensor__": name}
         from .nn.module import Parameter
-        entry: dict = {"__tensor__": name}
         if isinstance(value, xp.ndarray):
             entry["numpy"] = True
         elif isinstance(value, Parameter):
@@ -103,8 +147,13 @@ def _unpack(value: Any, arrays: Mapping[str, Any]) -> Any:
         return [_unpack(v, arrays) for v in value]
     if not isinstance(value, dict):
         return value
-    if "__tensor__" in value:
-        array = arrays[value["__tensor__"]]
+    if "__tensor__" in value or "__storage__" in value:
+        if "__storage__" in value:
+            storage = arrays[value["__storage__"]]
+            array = xp.lib.stride_tricks.as_strided(storage[value["offset"]:], tuple(value["shape"]),
+                                                    tuple(s * storage.itemsize for s in value["strides"]))
+        else:
+            array = arrays[value["__tensor__"]]
         if value.get("numpy"):
             return array
         if value.get("parameter"):
@@ -286,7 +335,7 @@ def save(obj: Any, f: "str | os.PathLike | Any", metadata: Mapping[str, str] | N
 
 
 def _structured_bytes(obj: Any, name: object, metadata: Mapping[str, str] | None) -> bytes:
-    packer = _Packer()
+    packer = _Packer(_shared_owners(obj))
     structure = packer.pack(obj)
     meta = dict(metadata or {})
     meta[STRUCTURE] = json.dumps(structure)

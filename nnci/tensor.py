@@ -60,15 +60,18 @@ def to_array(data: Any, dtype: Any = None) -> Any:
     elif isinstance(data, xp.ndarray):
         array = data
     else:
-        numpy_scalars = False
+        numpy_scalars, inferred = False, None
         if isinstance(data, (list, tuple)):
             items = list(_flat_items(data))
             if any(isinstance(item, Tensor) for item in items):
+                inferred = _nested_tensor_dtype(items)
                 data = _unwrap_nested(data)
             numpy_scalars = any(isinstance(item, (xp.generic, xp.ndarray)) for item in items)
-        array = xp.asarray(data)
-        if numpy_scalars or isinstance(data, xp.generic):
-            pass  # NumPy values keep their dtype (np.float64(1.5) stays float64, as torch)
+        if dtype is not None:  # straight to the asked dtype: 0.1 as float64 is not first rounded to float32
+            return xp.asarray(data, dtype=as_dtype(dtype).dtype)
+        array = xp.asarray(data, dtype=inferred)
+        if numpy_scalars or inferred is not None or isinstance(data, xp.generic):
+            pass  # NumPy values and tensors keep their dtype (np.float64(1.5) stays float64, as torch)
         elif array.dtype == xp.float64:
             array = array.astype(default_numpy())
         elif array.dtype.kind == "i" and array.dtype != xp.int64:
@@ -90,6 +93,17 @@ def _flat_items(data: Any) -> Iterator[Any]:
             yield from _flat_items(item)
         else:
             yield item
+
+
+def _nested_tensor_dtype(items: list) -> Any:
+    """torch.tensor([t, ...])'s dtype: the tensors' promoted dtype, Python numbers only widening its kind."""
+    result = xp.result_type(*[item._array.dtype for item in items if isinstance(item, Tensor)])
+    others = [item for item in items if not isinstance(item, Tensor)]
+    if any(isinstance(v, float) for v in others) and result.kind in "biu":
+        return default_numpy()
+    if any(isinstance(v, int) and not isinstance(v, bool) for v in others) and result.kind == "b":
+        return xp.dtype(xp.int64)
+    return result
 
 
 def _unwrap_nested(data: Any) -> Any:
@@ -450,7 +464,7 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 target = arg.dtype
-            elif isinstance(arg, (dtypes.dtype, type)) or _is_numpy_dtype(arg):
+            elif isinstance(arg, (dtypes.dtype, dtypes.MissingDtype, type)) or _is_numpy_dtype(arg):
                 target = arg
             elif isinstance(arg, bool):
                 continue  # the positional non_blocking flag

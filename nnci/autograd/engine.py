@@ -13,7 +13,7 @@ from typing import Any
 from ..backend import ignore_floating_errors, restore_floating_errors, xp
 from ..tensor import Tensor, to_array
 from .graph import AccumulateGrad, Node, edge_of
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -41,7 +41,7 @@ def _as_tuple(value: Any) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _seeds(outputs: tuple, grads: tuple, name: str) -> list[tuple[Tensor, Any]]:
+def _seeds(outputs: tuple, grads: tuple, name: str, mode: Any) -> list[tuple[Tensor, Any]]:
     if len(grads) not in (0, len(outputs)):
         raise RuntimeError(f"{name}: got {len(grads)} gradients for {len(outputs)} outputs")
     seeds = []
@@ -55,12 +55,13 @@ def _seeds(outputs: tuple, grads: tuple, name: str) -> list[tuple[Tensor, Any]]:
             if out._array.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs (output {index} has "
                                    f"shape {tuple(out.shape)}); pass gradient= with that shape")
-            seed = xp.ones_like(out._array)
+            seed = mode.value(xp.ones_like(out._array))
         else:
-            seed = to_array(given).astype(out._array.dtype, copy=False)
-            if seed.shape != out._array.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of {tuple(seed.shape)} and "
-                                   f"output[{index}] has a shape of {tuple(out.shape)}")
+            if tuple(getattr(given, "shape", xp.shape(given))) != out._array.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
+                                   f"{tuple(getattr(given, 'shape', xp.shape(given)))} and output[{index}] has a shape "
+                                   f"of {tuple(out.shape)}")
+            seed = mode.fit(mode.value(given), out._array.shape, out._array.dtype)
         seeds.append((out, seed))
     return seeds
 
@@ -68,9 +69,12 @@ def _seeds(outputs: tuple, grads: tuple, name: str) -> list[tuple[Tensor, Any]]:
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
              inputs: Any = None) -> None:
     """Accumulate the gradients of `tensors` (weighted by grad_tensors) into the .grad of every leaf, or of
-    `inputs` only when given (torch.autograd.backward)."""
-    _no_create_graph(create_graph)
-    seeds = _seeds(_as_tuple(tensors), _as_tuple(grad_tensors), "backward")
+    `inputs` only when given (torch.autograd.backward); create_graph=True records the backward pass itself, so
+    the gradients can be differentiated again."""
+    mode = _TENSORS if create_graph else _ARRAYS
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seeds(_as_tuple(tensors), _as_tuple(grad_tensors), "backward", mode)
     targets = None
     if inputs is not None:
         targets = {}
@@ -78,45 +82,127 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             if not tensor.requires_grad:
                 raise RuntimeError("backward(inputs=...): every input must require grad")
             targets.setdefault(_key(edge_of(tensor)), []).append(tensor)
-    captured = _run(seeds, bool(retain_graph), targets, accumulate_into=targets)
+    captured = _run(seeds, bool(retain_graph), targets, targets, mode)
     for tensors_at in (targets or {}).values():
         for tensor in tensors_at:
             if tensor._grad_fn is not None and id(tensor) in captured:  # leaves were accumulated on the way
-                tensor._grad = _accumulated(tensor._grad, captured[id(tensor)], tensor._array.dtype)
+                tensor._grad = mode.accumulate(tensor._grad, captured[id(tensor)], tensor._array.dtype)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
          is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
-    """d(outputs)/d(inputs), weighted by grad_outputs, returned without touching any .grad (torch.autograd.grad)."""
-    _no_create_graph(create_graph)
+    """d(outputs)/d(inputs), weighted by grad_outputs, returned without touching any .grad (torch.autograd.grad);
+    with create_graph=True the returned gradients are in the graph and can be differentiated again."""
     if is_grads_batched:
         raise NotImplementedError("nnci.autograd.grad: is_grads_batched is not supported")
+    mode = _TENSORS if create_graph else _ARRAYS
+    if retain_graph is None:
+        retain_graph = create_graph
     inputs = _as_tuple(inputs)
-    seeds = _seeds(_as_tuple(outputs), _as_tuple(grad_outputs), "grad")
+    seeds = _seeds(_as_tuple(outputs), _as_tuple(grad_outputs), "grad", mode)
     targets: dict = {}
     for tensor in inputs:
         if not isinstance(tensor, Tensor) or not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
         targets.setdefault(_key(edge_of(tensor)), []).append(tensor)
-    captured = _run(seeds, bool(retain_graph), targets, accumulate_into=None)
+    captured = _run(seeds, bool(retain_graph), targets, None, mode)
     result = []
     for index, tensor in enumerate(inputs):
         value = captured.get(id(tensor))
         if value is None:
             if materialize_grads:
-                value = xp.zeros_like(tensor._array)
+                value = mode.zeros(tensor._array.shape, tensor._array.dtype)
             elif not allow_unused:
                 raise RuntimeError(f"One of the differentiated Tensors (input {index}) appears to not have been used "
                                    "in the graph. Set allow_unused=True if this is the desired behavior.")
-        result.append(None if value is None else Tensor._wrap(value))
+        result.append(None if value is None else mode.tensor(value))
     return tuple(result)
 
 
-def _no_create_graph(create_graph: bool) -> None:
-    if create_graph:
-        raise NotImplementedError("create_graph=True (gradients of gradients) is not supported by nnci: its backward "
-                                  "passes compute on arrays, outside the graph")
+class _Arrays:
+    """The usual backward: gradients are arrays, computed outside the graph by each node's backward."""
+
+    differentiable = False
+
+    @staticmethod
+    def tensor(g: Any) -> Tensor:  # what hooks and grad() hand out
+        return Tensor._wrap(g)
+
+    @staticmethod
+    def value(t: Any) -> Any:  # a hook's (or a caller's) gradient as this mode holds it
+        return to_array(t)
+
+    @staticmethod
+    def zeros(shape: tuple, dtype: Any) -> Any:
+        return xp.zeros(shape, dtype)
+
+    @staticmethod
+    def fit(g: Any, shape: tuple, dtype: Any) -> Any:
+        g = unbroadcast(xp.asarray(g), shape)
+        return g if g.dtype == dtype else g.astype(dtype)
+
+    @staticmethod
+    def run(node: Node, grads: list) -> Any:
+        return node.backward(*grads)
+
+    @staticmethod
+    def accumulate(current: Tensor | None, g: Any, dtype: Any) -> Tensor:
+        return _accumulated(current, g, dtype)
+
+
+class _Tensors:
+    """create_graph=True: gradients are tensors and each node's vjp builds them from recorded ops, so they have
+    a graph of their own (gradients of gradients: gradient penalties, physics-informed losses)."""
+
+    differentiable = True
+
+    @staticmethod
+    def tensor(g: Any) -> Tensor:
+        return g
+
+    @staticmethod
+    def value(t: Any) -> Tensor:
+        return t if isinstance(t, Tensor) else Tensor._wrap(to_array(t))
+
+    @staticmethod
+    def zeros(shape: tuple, dtype: Any) -> Tensor:
+        return Tensor._wrap(xp.zeros(shape, dtype))
+
+    @staticmethod
+    def fit(g: Tensor, shape: tuple, dtype: Any) -> Tensor:
+        if tuple(g.shape) != tuple(shape):
+            g = sum_to_shape(g, shape)
+        return g if g._array.dtype == dtype else g.to(dtype)
+
+    @staticmethod
+    def run(node: Node, grads: list) -> Any:
+        vjp = getattr(node, "vjp", None)
+        if vjp is None:
+            raise NotImplementedError(f"create_graph=True: nnci has no differentiable backward for {node.name()} "
+                                      "(gradients of gradients go through elementwise ops, matmul, linear, "
+                                      "convolutions, reductions, reshapes, indexing and the common activations)")
+        return vjp(*grads)
+
+    @staticmethod
+    def accumulate(current: Tensor | None, g: Tensor, dtype: Any) -> Tensor:
+        return g if current is None else current + g  # out of place: the sum stays in the graph
+
+
+_ARRAYS, _TENSORS = _Arrays(), _Tensors()
+
+
+def sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
+    """g summed over its broadcast dims back to `shape`, with tensor ops (differentiable)."""
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(dim=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    if tuple(g.shape) != tuple(shape):
+        g = g.expand(tuple(shape))
+    return g
 
 
 def _key(edge: tuple) -> tuple[int, int]:
@@ -158,10 +244,11 @@ def _graph(roots: list[Node], targets: dict | None) -> tuple[dict, dict, set]:
     return nodes, pending, useful
 
 
-def _run(seeds: list[tuple[Tensor, Any]], retain_graph: bool, targets: dict | None,
-         accumulate_into: dict | None) -> dict[int, Any]:
+def _run(seeds: list[tuple[Tensor, Any]], retain_graph: bool, targets: dict | None, accumulate_into: dict | None,
+         mode: Any = None) -> dict[int, Any]:
     """Propagate the seed gradients; accumulate into leaves (all of them, or those in accumulate_into), and
     return {id(tensor): grad} for the tensors in `targets`."""
+    mode = mode or _ARRAYS
     buffers: dict[int, list] = {}
     roots: list[Node] = []
     for tensor, seed in seeds:
@@ -173,23 +260,24 @@ def _run(seeds: list[tuple[Tensor, Any]], retain_graph: bool, targets: dict | No
     ready = [node for node in dict.fromkeys(roots) if pending.get(id(node), 0) == 0 and id(node) in useful]
     token = ignore_floating_errors()  # gradients may be inf or NaN, as torch's, without NumPy's warnings
     try:
-        with no_grad():
+        with (enable_grad() if mode.differentiable else no_grad()):
             while ready:
                 node = ready.pop()
                 grads = buffers.pop(id(node), None)
-                _visit(node, grads, targets, accumulate_into, captured, retain_graph, buffers, pending, useful, ready)
+                _visit(node, grads, targets, accumulate_into, captured, retain_graph, buffers, pending, useful, ready,
+                       mode)
     finally:
         restore_floating_errors(token)
     return captured
 
 
 def _visit(node: Node, grads: list | None, targets: dict | None, accumulate_into: dict | None, captured: dict,
-           retain_graph: bool, buffers: dict, pending: dict, useful: set, ready: list) -> None:
+           retain_graph: bool, buffers: dict, pending: dict, useful: set, ready: list, mode: Any) -> None:
     if grads is not None:
         if isinstance(node, AccumulateGrad):
-            grads = [_leaf_hooks(node.variable, grads[0])]
+            grads = [_leaf_hooks(node.variable, grads[0], mode)]
         else:
-            grads = _output_hooks(node, grads)
+            grads = _output_hooks(node, grads, mode)
         if targets is not None:
             for nr, g in enumerate(grads):
                 for tensor in targets.get((id(node), nr), ()):
@@ -199,7 +287,7 @@ def _visit(node: Node, grads: list | None, targets: dict | None, accumulate_into
         if grads is not None and grads[0] is not None:
             if (targets is None) or (accumulate_into is not None and (id(node), 0) in accumulate_into):
                 leaf = node.variable
-                leaf._grad = _accumulated(leaf._grad, grads[0], leaf._array.dtype)
+                leaf._grad = mode.accumulate(leaf._grad, grads[0], leaf._array.dtype)
                 for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
                     hook(leaf)
         return
@@ -215,17 +303,17 @@ def _visit(node: Node, grads: list | None, targets: dict | None, accumulate_into
             check()
         metas = getattr(node, "_output_meta", None)
         if metas is not None and getattr(node, "materialize_grads", True):
-            grads = [xp.zeros(*meta) if g is None and meta is not None else g for g, meta in zip(grads, metas)]
+            grads = [mode.zeros(*meta) if g is None and meta is not None else g for g, meta in zip(grads, metas)]
         pre = node.__dict__.get("_pre_hooks")
         if pre:
-            grads = _call_prehooks(pre, grads)
-        input_grads = node.backward(*grads)
+            grads = _call_prehooks(pre, grads, mode)
+        input_grads = mode.run(node, grads)
         if not isinstance(input_grads, (tuple, list)):
             input_grads = (input_grads,)
         post = node.__dict__.get("_post_hooks")
         if post:
-            wrapped_in = tuple(None if g is None else Tensor._wrap(xp.asarray(g)) for g in input_grads)
-            wrapped_out = tuple(Tensor._wrap(g) for g in grads)
+            wrapped_in = tuple(None if g is None else mode.tensor(mode.value(g)) for g in input_grads)
+            wrapped_out = tuple(mode.tensor(g) for g in grads)
             for hook in post:
                 hook(wrapped_in, wrapped_out)
         if not retain_graph and hasattr(node, "_release"):
@@ -237,11 +325,7 @@ def _visit(node: Node, grads: list | None, targets: dict | None, accumulate_into
         g = input_grads[index] if index < len(input_grads) else None
         if g is not None:
             shape, dtype = metas[index]
-            g = xp.asarray(g)
-            g = unbroadcast(g, shape)
-            if g.dtype != dtype:
-                g = g.astype(dtype)
-            _add(buffers, child, nr, g)
+            _add(buffers, child, nr, mode.fit(g, shape, dtype))
         pending[id(child)] -= 1
         if pending[id(child)] == 0:
             ready.append(child)
@@ -255,7 +339,7 @@ def _add(buffers: dict, node: Node, nr: int, grad: Any) -> None:
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad  # out of place: grads may share memory
 
 
-def _output_hooks(node: Node, grads: list) -> list:
+def _output_hooks(node: Node, grads: list, mode: Any) -> list:
     """Tensor hooks registered on this node's outputs, then retained gradients (retain_grad)."""
     hooks = node.__dict__.get("_hooks_by_output")
     retained = node.__dict__.get("_retained")
@@ -266,30 +350,30 @@ def _output_hooks(node: Node, grads: list) -> list:
         if g is None:
             continue
         for hook in (hooks or {}).get(nr, ()):
-            replaced = hook(Tensor._wrap(g))
+            replaced = hook(mode.tensor(g))
             if replaced is not None:
-                g = to_array(replaced)
+                g = mode.value(replaced)
         grads[nr] = g
         ref = (retained or {}).get(nr)
         tensor = ref() if ref is not None else None
         if tensor is not None:
-            tensor._grad = _accumulated(tensor._grad, g, tensor._array.dtype)
+            tensor._grad = mode.accumulate(tensor._grad, g, tensor._array.dtype)
     return grads
 
 
-def _call_prehooks(hooks: list, grads: list) -> list:
+def _call_prehooks(hooks: list, grads: list, mode: Any) -> list:
     for hook in hooks:
-        replaced = hook(tuple(Tensor._wrap(g) for g in grads))
+        replaced = hook(tuple(None if g is None else mode.tensor(g) for g in grads))
         if replaced is not None:
-            grads = [to_array(g) for g in replaced]
+            grads = [None if g is None else mode.value(g) for g in replaced]
     return grads
 
 
-def _leaf_hooks(leaf: Tensor, grad: Any) -> Any:
+def _leaf_hooks(leaf: Tensor, grad: Any, mode: Any) -> Any:
     for hook in leaf._hooks or ():
-        replaced = hook(Tensor._wrap(grad))
+        replaced = hook(mode.tensor(grad))
         if replaced is not None:
-            grad = to_array(replaced)
+            grad = mode.value(replaced)
     return grad
 
 

@@ -95,6 +95,18 @@ class _CustomBackward(Node):
         grad_tensors = [None if g is None else Tensor._wrap(g) for g in grads]
         with no_grad():
             result = self.function.backward(self.ctx, *grad_tensors)
+        return tuple(None if g is None else g._array for g in self._checked(result))
+
+    def vjp(self, *grads: Any) -> tuple:
+        """create_graph=True: the Function's backward run with gradients recorded (its ops must be nnci's)."""
+        if not getattr(self.function.backward, "once_differentiable", False):
+            return self._checked(self.function.backward(self.ctx, *grads))
+        with no_grad():  # usable as first-order gradients; differentiating them again is an error, as in torch
+            result = self._checked(self.function.backward(self.ctx, *grads))
+        return tuple(None if g is None else _not_differentiable(g, self) for g in result)
+
+    def _checked(self, result: Any) -> tuple:
+        """The gradients backward returned, one per tensor input, as tensors (or None)."""
         result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
         name = self.name()
         if len(result) < self.argument_count or any(g is not None for g in result[self.argument_count:]):
@@ -105,7 +117,7 @@ class _CustomBackward(Node):
             g = result[position] if position < len(result) else None
             if g is not None and not isinstance(g, Tensor):
                 g = Tensor._wrap(xp.asarray(g))
-            out.append(None if g is None else g._array)
+            out.append(g)
         for position, g in enumerate(result[:self.argument_count]):
             if position not in self.positions and g is not None:
                 raise RuntimeError(f"function {name} returned a gradient different than None at position "
@@ -189,5 +201,29 @@ class Function:
 
 
 def once_differentiable(function: Callable) -> Callable:
-    """Marks a backward that is not itself differentiable (every nnci backward is)."""
+    """Marks a backward that is not itself differentiable: with create_graph=True its gradients can be used, but
+    differentiating them again raises."""
+    function.once_differentiable = True
     return function
+
+
+class _OnceDifferentiable(Node):
+    """Stands for a once-differentiable backward's result in the graph: reaching it raises."""
+
+    def __init__(self, node: Node) -> None:
+        self.function_name, self.next_functions = node.name(), node.next_functions
+
+    def name(self) -> str:
+        return "OnceDifferentiableBackward"
+
+    def backward(self, *grads: Any) -> tuple:
+        raise RuntimeError(f"trying to differentiate twice a function that was marked with @once_differentiable "
+                           f"({self.function_name})")
+
+    vjp = backward
+
+
+def _not_differentiable(gradient: Tensor, node: Node) -> Tensor:
+    tensor = Tensor._wrap(gradient._array, True)
+    tensor._grad_fn = _OnceDifferentiable(node)
+    return tensor

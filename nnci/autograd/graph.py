@@ -132,6 +132,24 @@ class Op(Node):
     def backward(self, grad: Any) -> Any:
         raise NotImplementedError
 
+    # ----- for a differentiable backward (create_graph=True): what backward read, as tensors in the graph -----
+    def input_tensor(self, index: int, array: Any) -> Tensor:
+        """Input `index`, whose value this op kept as `array`, as a tensor whose gradient reaches that input."""
+        node, nr = self.next_functions[index]
+        if node is None:
+            return Tensor._wrap(array)
+        if isinstance(node, AccumulateGrad):
+            return node.variable
+        tensor = Tensor._wrap(array, True)
+        tensor._grad_fn, tensor._output_nr = node, nr
+        return tensor
+
+    def output_tensor(self, array: Any, nr: int = 0) -> Tensor:
+        """This op's output `nr` (kept as `array`) as a tensor in the graph, produced by this very node."""
+        tensor = Tensor._wrap(array, True)
+        tensor._grad_fn, tensor._output_nr = self, nr
+        return tensor
+
     def saves(self) -> tuple[int, ...]:
         """The inputs whose arrays backward reads (may depend on needs_input_grad)."""
         return tuple(range(len(self.next_functions))) if self.saved_inputs is None else self.saved_inputs
@@ -272,6 +290,20 @@ def _check_result_fits(name: str, target: Tensor, out: Any) -> None:
     if _category(out.dtype.kind) > _category(target._array.dtype.kind):
         raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output type "
                            f"{target._array.dtype}")
+
+
+class Linearized(Op):
+    """The backward of an op whose backward is linear in g with constants fixed by its forward (max pooling's
+    routing, average pooling, interpolation), as an op: dx = owner.backward(g), and d/dg of that is
+    owner.jvp(h), the forward's derivative, so gradients of gradients flow through it."""
+    saved_inputs = ()
+
+    def forward(self, g, owner):
+        self.owner = owner
+        return owner.backward(g)[0]
+
+    def backward(self, h):
+        return (self.owner.jvp(h),)
 
 
 def apply_inplace(cls: type, target: Tensor, *others: Tensor, name: str = "", **kwargs: Any) -> Tensor:

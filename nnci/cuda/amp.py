@@ -10,7 +10,8 @@ from ..amp import custom_bwd, custom_fwd  # noqa: F401
 
 class autocast(_amp.autocast):  # noqa: N801 - torch's name
     def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True) -> None:
-        super().__init__("cuda", dtype, enabled, cache_enabled)
+        # without a GPU torch's cuda autocast disables itself; so does this one (without the warning torch gives)
+        super().__init__("cpu", dtype, False, cache_enabled)
 
 
 class GradScaler(_amp.GradScaler):

@@ -44,6 +44,10 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear, under the name torch gives MultiheadAttention's out_proj"""
+
+
 class LazyLinear(Linear):
     """Linear whose in_features is taken from the first input (the parameters keep their identity)."""
 

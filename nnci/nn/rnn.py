@@ -155,9 +155,7 @@ class RNNBase(Module):
         return None
 
     def extra_repr(self) -> str:
-        text = f"{self.input_size}, {self.hidden_size}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            text += f", nonlinearity={self.nonlinearity}"
+        text = f"{self.input_size}, {self.hidden_size}"  # torch's RNN repr leaves out the nonlinearity
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if not self.bias:

@@ -33,6 +33,13 @@ def relu_array(x: Any, out: Any = None) -> Any:
     return xp.maximum(x, _zero_row(x.shape[-1], x.dtype.str), out=out).reshape(shape)
 
 
+def _zero_through_output(op: Op, g: Tensor, anchor: Any) -> Tensor:
+    """A zero tensor that depends on op's output (anchor: any array of its shape): a piecewise-linear activation's
+    second derivative is 0 almost everywhere, and torch gives that 0 as a tensor, not None."""
+    from .elementwise import ZeroGradient
+    return ZeroGradient.apply(op.output_tensor(anchor), value=xp.zeros(g.shape, g._array.dtype))
+
+
 def _sigmoid(x: Any) -> Any:
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -50,6 +57,9 @@ class ReLU(Op):
     def backward(self, g):
         return (g * (self.y > 0),)
 
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.y > 0) + _zero_through_output(self, g, self.y),)
+
 
 class LeakyReLU(Op):
     """y = x if x > 0 else slope x;  dx = g (1 or slope)"""
@@ -61,6 +71,9 @@ class LeakyReLU(Op):
 
     def backward(self, g):
         return (g * self.scale,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.scale) + _zero_through_output(self, g, self.scale),)
 
 
 class PReLU(Op):
@@ -86,34 +99,63 @@ class PReLU(Op):
                 dw = full.sum().reshape(1)
         return dx, dw
 
+    def vjp(self, g):
+        from .elementwise import where
+        negative = Tensor._wrap(self.x <= 0)
+        weight = self.input_tensor(1, self.weight.reshape(-1)).reshape(self.weight.shape)
+        dx = g * where(negative, weight, 1.0)
+        dw = None
+        if self.needs_input_grad[1]:
+            full = g * self.input_tensor(0, self.x) * negative
+            if self.weight.ndim:
+                dw = full.sum(dim=tuple(i for i in range(g.ndim) if i != 1)).reshape(-1)
+            else:
+                dw = full.sum().reshape(1)
+        return dx, dw
+
 
 class ELU(Op):
-    """y = scale (x if x > 0 else alpha (e^(s x) - 1));  dx = g scale (1 or s alpha e^(s x))
-    (elu: scale = s = 1; selu: scale 1.0507, alpha 1.6733, s = 1; celu: scale 1, s = 1 / alpha)"""
-    saved_inputs = ()
+    """y = scale (x if x > 0 else alpha (e^(s x) - 1));  dx = g scale (1 or s alpha e^(s x)) = g (scale or
+    s (y + scale alpha)), read from y (elu: scale = s = 1; selu: scale 1.0507, alpha 1.6733, s = 1;
+    celu: scale 1, s = 1 / alpha)"""
+    saved_inputs, saves_output = (), True
 
     def forward(self, x, alpha, scale=1.0, input_scale=1.0):
+        self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
         negative = alpha * xp.expm1(xp.minimum(x, 0) * input_scale)
-        self.slope = (scale * xp.where(x > 0, 1, input_scale * (negative + alpha))).astype(x.dtype)
-        return (scale * xp.where(x > 0, x, negative)).astype(x.dtype)
+        self.y = (scale * xp.where(x > 0, x, negative)).astype(x.dtype)
+        return self.y
+
+    def _slope(self, y, where):
+        return where(y > 0, self.scale, self.input_scale * (y + self.scale * self.alpha))
 
     def backward(self, g):
-        return (g * self.slope,)
+        return (g * self._slope(self.y, xp.where).astype(g.dtype),)
+
+    def vjp(self, g):
+        from .elementwise import where
+        return (g * self._slope(self.output_tensor(self.y), where),)
 
 
 class Softplus(Op):
-    """y = log(1 + e^(beta x)) / beta (x itself where beta x > threshold);  dx = g sigmoid(beta x)"""
-    saved_inputs = ()
+    """y = log(1 + e^(beta x)) / beta (x itself where beta x > threshold);  dx = g sigmoid(beta x)
+    = g (1 - e^(-beta y)), read from y"""
+    saved_inputs, saves_output = (), True
 
     def forward(self, x, beta, threshold):
         z = beta * x
-        linear = z > threshold
-        self.slope = xp.where(linear, 1, _sigmoid(z)).astype(x.dtype)
+        self.linear, self.beta = z > threshold, beta
         soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
-        return xp.where(linear, x, soft).astype(x.dtype)
+        self.y = xp.where(self.linear, x, soft).astype(x.dtype)
+        return self.y
 
     def backward(self, g):
-        return (g * self.slope,)
+        return (g * xp.where(self.linear, 1, -xp.expm1(-self.beta * self.y)).astype(g.dtype),)
+
+    def vjp(self, g):
+        from .elementwise import where
+        y = self.output_tensor(self.y)
+        return (g * where(Tensor._wrap(self.linear), 1.0, -(-self.beta * y).expm1()),)
 
 
 class GELU(Op):
@@ -139,6 +181,15 @@ class GELU(Op):
             slope = 0.5 * (1 + erf(x / math.sqrt(2))) + x * xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return (g * slope.astype(g.dtype),)
 
+    def vjp(self, g):
+        x = self.input_tensor(0, self.x)
+        if self.approximate == "tanh":
+            t = (math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)).tanh()
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x))
+        else:
+            slope = 0.5 * (1 + (x / math.sqrt(2)).erf()) + x * (-0.5 * x * x).exp() / math.sqrt(2 * math.pi)
+        return (g * slope,)
+
 
 class SiLU(Op):
     """y = x sigmoid(x);  dx = g s (1 + x (1 - s)), s = sigmoid(x)"""
@@ -151,6 +202,11 @@ class SiLU(Op):
     def backward(self, g):
         s = _sigmoid(self.x)
         return (g * s * (1 + self.x * (1 - s)),)
+
+    def vjp(self, g):
+        x = self.input_tensor(0, self.x)
+        s = x.sigmoid()
+        return (g * s * (1 + x * (1 - s)),)
 
 
 class Mish(Op):
@@ -166,6 +222,13 @@ class Mish(Op):
         t = xp.tanh(xp.logaddexp(0, x)).astype(x.dtype)
         return (g * (t + x * (1 - t * t) * _sigmoid(x)),)
 
+    def vjp(self, g):
+        from .pointwise import log1p
+        x = self.input_tensor(0, self.x)
+        softplus = x.clamp(min=0) + log1p((-x.abs()).exp())
+        t = softplus.tanh()
+        return (g * (t + x * (1 - t * t) * x.sigmoid()),)
+
 
 class Hardtanh(Op):
     """y = min(max(x, lo), hi);  dx = g where lo < x < hi (0 at the bounds, as torch's hardtanh)"""
@@ -178,6 +241,9 @@ class Hardtanh(Op):
     def backward(self, g):
         return (g * self.inside,)
 
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.inside) + _zero_through_output(self, g, self.inside),)
+
 
 class Hardsigmoid(Op):
     """y = min(max(x / 6 + 1/2, 0), 1);  dx = g / 6 inside (-3, 3)"""
@@ -189,6 +255,9 @@ class Hardsigmoid(Op):
 
     def backward(self, g):
         return (g * self.inside / 6,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap((self.inside / 6).astype(g._array.dtype)),)
 
 
 class Hardswish(Op):
@@ -204,17 +273,25 @@ class Hardswish(Op):
         slope = xp.where(x <= -3, 0, xp.where(x >= 3, 1, x / 3 + 0.5))
         return (g * slope.astype(g.dtype),)
 
+    def vjp(self, g):
+        from .elementwise import where
+        x = self.input_tensor(0, self.x)
+        return (g * where(x <= -3, 0.0, where(x >= 3, 1.0, x / 3 + 0.5)),)
+
 
 class LogSigmoid(Op):
-    """y = -softplus(-x) = log sigmoid(x);  dx = g (1 - sigmoid(x))"""
-    saved_inputs = ()
+    """y = -softplus(-x) = log sigmoid(x);  dx = g (1 - sigmoid(x)) = -g expm1(y), read from y"""
+    saved_inputs, saves_output = (), True
 
     def forward(self, x):
-        self.slope = _sigmoid(-x)  # 1 - sigmoid(x), without the cancellation for large x
-        return (-(xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x))))).astype(x.dtype)
+        self.y = (-(xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x))))).astype(x.dtype)
+        return self.y
 
     def backward(self, g):
-        return (g * self.slope,)
+        return (-g * xp.expm1(self.y),)
+
+    def vjp(self, g):
+        return (-g * self.output_tensor(self.y).expm1(),)
 
 
 class Softsign(Op):
@@ -228,6 +305,9 @@ class Softsign(Op):
     def backward(self, g):
         return (g / (1 + xp.abs(self.x)) ** 2,)
 
+    def vjp(self, g):
+        return (g / (1 + self.input_tensor(0, self.x).abs()) ** 2,)
+
 
 class Threshold(Op):
     """y = x if x > threshold else value;  dx = g [x > threshold]"""
@@ -239,6 +319,9 @@ class Threshold(Op):
 
     def backward(self, g):
         return (g * self.keep,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.keep),)
 
 
 class Shrink(Op):
@@ -252,6 +335,9 @@ class Shrink(Op):
 
     def backward(self, g):
         return (g * self.keep,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.keep),)
 
 
 class Softmax(Op):
@@ -267,6 +353,10 @@ class Softmax(Op):
     def backward(self, g):
         return (self.y * (g - (g * self.y).sum(axis=self.axis, keepdims=True)),)
 
+    def vjp(self, g):
+        y = self.output_tensor(self.y)
+        return (y * (g - (g * y).sum(dim=self.axis, keepdim=True)),)
+
 
 class LogSoftmax(Op):
     """y = x - logsumexp(x) along dim;  dx = g - softmax(x) sum(g)"""
@@ -280,6 +370,9 @@ class LogSoftmax(Op):
 
     def backward(self, g):
         return (g - xp.exp(self.y) * g.sum(axis=self.axis, keepdims=True),)
+
+    def vjp(self, g):
+        return (g - self.output_tensor(self.y).exp() * g.sum(dim=self.axis, keepdim=True),)
 
 
 # ----- functional forms -----------------------------------------------------------------------------------

@@ -427,6 +427,43 @@ class Conv2d(Op):
         db = g.sum(axis=(0, 2, 3)) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return dx, dw, db
 
+    def vjp(self, g):
+        """The backward as convolutions of tensors (create_graph=True): dx is a transposed convolution of g,
+        dW a convolution of x with g (batch and channels swapped)."""
+        from .shape import pad
+        top, bottom, left, right = self.padding
+        weight = self.input_tensor(1, self.weight)
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            full = conv_transpose2d(g, weight, stride=self.stride, dilation=self.dilation, groups=self.groups)
+            h, w = self.input_shape[2:]
+            short_h, short_w = max(top + h - full.shape[2], 0), max(left + w - full.shape[3], 0)
+            if short_h or short_w:  # rows and columns past the last window get no gradient
+                full = pad(full, (0, short_w, 0, short_h))
+            dx = full[:, :, top:top + h, left:left + w]
+        if self.needs_input_grad[1]:
+            if self.saved is None or not hasattr(self.saved, "shape") or self.saved.shape != self.input_shape:
+                raise NotImplementedError("create_graph=True through a strided grouped convolution's weight "
+                                          "gradient is not supported by nnci")
+            x = self.input_tensor(0, self.saved)
+            if any(self.padding):
+                x = pad(x, (left, right, top, bottom))
+            kh, kw = self.weight.shape[2:]
+            parts = []
+            for ci, co in zip(_group_slices(x.shape[1], self.groups), _group_slices(g.shape[1], self.groups)):
+                swapped = conv2d(x[:, ci].transpose(0, 1), g[:, co].transpose(0, 1), stride=self.dilation,
+                                 dilation=self.stride)
+                parts.append(swapped[:, :, :kh, :kw].transpose(0, 1))
+            dw = parts[0] if len(parts) == 1 else _cat_tensors(parts)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            db = g.sum(dim=(0, 2, 3))
+        return dx, dw, db
+
+
+def _cat_tensors(parts: list) -> Tensor:
+    from .shape import cat
+    return cat(parts, 0)
+
 
 class ConvTranspose2d(Op):
     """y = W^T (*) x + b (the input gradient of a convolution);  dx = W (*) g, dW = x (*) g"""
@@ -519,6 +556,28 @@ class ConvTranspose2d(Op):
             dw = _per_group(dw_parts) if dw_parts else None
         self.saved = None
         db = g.sum(axis=(0, 2, 3)) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        return dx, dw, db
+
+    def vjp(self, g):
+        """create_graph=True: dx is the convolution of g, dW a convolution of the padded g with x (batch and
+        channels swapped)."""
+        from .shape import pad
+        (ph, pw), weight = self.padding, self.input_tensor(1, self.weight)
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = conv2d(g, weight, stride=self.stride, padding=(ph, pw), dilation=self.dilation, groups=self.groups)
+        if self.needs_input_grad[1]:
+            x = self.input_tensor(0, self.saved)
+            g_full = pad(g, (pw, pw, ph, ph)) if ph or pw else g
+            kh, kw = self.weight.shape[2:]
+            parts = []
+            for ci, co in zip(_group_slices(x.shape[1], self.groups), _group_slices(g.shape[1], self.groups)):
+                swapped = conv2d(g_full[:, co].transpose(0, 1), x[:, ci].transpose(0, 1), stride=self.dilation,
+                                 dilation=self.stride)
+                parts.append(swapped[:, :, :kh, :kw].transpose(0, 1))
+            dw = parts[0] if len(parts) == 1 else _cat_tensors(parts)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            db = g.sum(dim=(0, 2, 3))
         return dx, dw, db
 
 

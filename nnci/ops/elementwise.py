@@ -81,6 +81,9 @@ class ZeroGradient(Op):
     def backward(self, g):
         return tuple(xp.zeros(shape, g.dtype) for shape in self.shapes)
 
+    def vjp(self, g):
+        return tuple(Tensor._wrap(xp.zeros(shape, g._array.dtype)) for shape in self.shapes)
+
 
 def zero_gradient(value: Any, *inputs: Tensor) -> Tensor:
     """value as the result of `inputs` with a zero gradient (a constant when no input is floating)."""
@@ -102,6 +105,8 @@ class Add(Op):
     def backward(self, g):
         return g, g
 
+    vjp = backward
+
 
 class Sub(Op):
     """y = a - b;  da = g, db = -g"""
@@ -112,6 +117,8 @@ class Sub(Op):
 
     def backward(self, g):
         return g, (-g if self.needs_input_grad[1] else None)
+
+    vjp = backward
 
 
 class Mul(Op):
@@ -127,6 +134,11 @@ class Mul(Op):
     def backward(self, g):
         da = g * self.b if self.needs_input_grad[0] else None
         db = g * self.a if self.needs_input_grad[1] else None
+        return da, db
+
+    def vjp(self, g):
+        da = g * self.input_tensor(1, self.b) if self.needs_input_grad[0] else None
+        db = g * self.input_tensor(0, self.a) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -145,6 +157,12 @@ class Div(Op):
         db = -g * self.a / (self.b * self.b) if self.needs_input_grad[1] else None
         return da, db
 
+    def vjp(self, g):
+        b = self.input_tensor(1, self.b)
+        da = g / b if self.needs_input_grad[0] else None
+        db = -g * self.input_tensor(0, self.a) / (b * b) if self.needs_input_grad[1] else None
+        return da, db
+
 
 class PowScalar(Op):
     """y = x^p for a constant p;  dx = g p x^(p-1)"""
@@ -160,6 +178,11 @@ class PowScalar(Op):
         if p == 0:
             return (xp.zeros_like(g),)
         return (g * (p * self.x ** (p - 1)).astype(g.dtype, copy=False),)
+
+    def vjp(self, g):
+        if self.p == 0:
+            return (g * 0,)
+        return (g * (self.p * self.input_tensor(0, self.x) ** (self.p - 1)),)
 
 
 class Pow(Op):
@@ -178,6 +201,15 @@ class Pow(Op):
                 db = g * xp.where((self.a == 0) & (self.b >= 0), 0, self.a ** self.b * xp.log(self.a))
         return da, db
 
+    def vjp(self, g):
+        a, b = self.input_tensor(0, self.a), self.input_tensor(1, self.b)
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = g * where(Tensor._wrap(self.b == 0), 0.0, b * a ** (b - 1))
+        if self.needs_input_grad[1]:
+            db = g * where(Tensor._wrap((self.a == 0) & (self.b >= 0)), 0.0, a ** b * a.log())
+        return da, db
+
 
 class Remainder(Op):
     """y = a - b floor(a / b) (the sign of b, as Python's %);  da = g, db = -g floor(a / b)"""
@@ -191,6 +223,10 @@ class Remainder(Op):
 
     def backward(self, g):
         db = -g * xp.floor_divide(self.a, self.b) if self.needs_input_grad[1] else None
+        return g, db
+
+    def vjp(self, g):
+        db = -g * Tensor._wrap(xp.floor_divide(self.a, self.b)) if self.needs_input_grad[1] else None
         return g, db
 
 
@@ -208,6 +244,10 @@ class Fmod(Op):
         db = -g * xp.trunc(self.a / self.b) if self.needs_input_grad[1] else None
         return g, db
 
+    def vjp(self, g):
+        db = -g * Tensor._wrap(xp.trunc(self.a / self.b)) if self.needs_input_grad[1] else None
+        return g, db
+
 
 class Atan2(Op):
     """y = atan2(a, b);  da = g b / (a^2 + b^2), db = -g a / (a^2 + b^2)"""
@@ -219,6 +259,11 @@ class Atan2(Op):
     def backward(self, g):
         scale = g / (self.a * self.a + self.b * self.b)
         return scale * self.b, -scale * self.a
+
+    def vjp(self, g):
+        a, b = self.input_tensor(0, self.a), self.input_tensor(1, self.b)
+        scale = g / (a * a + b * b)
+        return scale * b, -scale * a
 
 
 class Maximum(Op):
@@ -232,6 +277,10 @@ class Maximum(Op):
         share = xp.where(self.a > self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
         return g * share, g * (1 - share)
 
+    def vjp(self, g):
+        share = self.backward(xp.ones(g.shape, g._array.dtype))[0]  # constant: where each gradient goes
+        return g * Tensor._wrap(share), g * Tensor._wrap(1 - share)
+
 
 class Minimum(Op):
     """y = min(a, b);  the grad goes to the smaller input, split evenly on ties (as torch)"""
@@ -243,6 +292,10 @@ class Minimum(Op):
     def backward(self, g):
         share = xp.where(self.a < self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
         return g * share, g * (1 - share)
+
+    def vjp(self, g):
+        share = self.backward(xp.ones(g.shape, g._array.dtype))[0]  # constant: where each gradient goes
+        return g * Tensor._wrap(share), g * Tensor._wrap(1 - share)
 
 
 class Where(Op):
@@ -256,6 +309,10 @@ class Where(Op):
     def backward(self, g):
         zero = xp.zeros((), g.dtype)
         return xp.where(self.condition, g, zero), xp.where(self.condition, zero, g)
+
+    def vjp(self, g):
+        condition = Tensor._wrap(self.condition)
+        return where(condition, g, 0.0), where(condition, 0.0, g)
 
 
 class Clamp(Op):
@@ -279,6 +336,9 @@ class Clamp(Op):
     def backward(self, g):
         return (g * self.mask,)
 
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.mask),)
+
 
 class Cast(Op):
     """y = x as another floating dtype;  dx = g (cast back by the engine)"""
@@ -289,6 +349,8 @@ class Cast(Op):
 
     def backward(self, g):
         return (g,)
+
+    vjp = backward
 
 
 # ----- the functional forms (torch's names) -----------------------------------------------------------

@@ -339,6 +339,15 @@ def index_add_(self: Tensor, dim: int, index: Any, source: Tensor, *, alpha: flo
     return copy_(self, index_add(self, dim, index, source, alpha=alpha))
 
 
+def index_copy_(self: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
+    """self[..., index, ...] = source along dim, in place"""
+    from .shape import setitem
+    where = [slice(None)] * self.ndim
+    where[self._dim(dim)] = to_array(index)
+    setitem(self, tuple(where), source)
+    return self
+
+
 def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     mask = xp.zeros(self._array.shape, bool)
     where = [slice(None)] * self.ndim

@@ -27,6 +27,11 @@ class MatMul(Op):
         db = xp.swapaxes(self.a, -1, -2) @ g if self.needs_input_grad[1] else None
         return da, db
 
+    def vjp(self, g):
+        da = MatMul.apply(g, self.input_tensor(1, self.b).mT) if self.needs_input_grad[0] else None
+        db = MatMul.apply(self.input_tensor(0, self.a).mT, g) if self.needs_input_grad[1] else None
+        return da, db
+
 
 def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """input @ other with NumPy's (torch's) rules for 1-D operands and batch broadcasting"""
@@ -232,7 +237,8 @@ class VectorNorm(Op):
             y = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         self.y = y
         out = y if keepdim else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-        return out.astype(x.dtype, copy=True)
+        self.out = out.astype(x.dtype, copy=True)
+        return self.out
 
     def backward(self, g):
         if not self.keepdim:
@@ -251,6 +257,25 @@ class VectorNorm(Op):
             else:
                 scale = x * xp.abs(x) ** (p - 2) / y ** (p - 1)
         return (xp.where(y == 0, xp.zeros((), x.dtype), g * scale),)
+
+    def vjp(self, g):
+        from .elementwise import where
+        x, p = self.input_tensor(0, self.x), self.p
+        y = self.output_tensor(self.out)
+        if not self.keepdim:
+            g, y = g.reshape(self.y.shape), y.reshape(self.y.shape)
+        if p == 0:
+            return (x * 0,)
+        if p == 1:
+            return (g * x.sign(),)
+        if p in (math.inf, -math.inf):
+            hit = xp.abs(self.x) == self.y
+            share = hit / xp.maximum(hit.sum(axis=self.axes, keepdims=True), 1)
+            return (g * x.sign() * Tensor._wrap(share.astype(self.x.dtype)),)
+        zero = Tensor._wrap(self.y == 0)
+        safe = where(zero, 1.0, y)
+        scale = x / safe if p == 2 else x * x.abs() ** (p - 2) / safe ** (p - 1)
+        return (where(zero, 0.0, g * scale),)
 
 
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:

@@ -112,6 +112,19 @@ class BinaryCrossEntropy(Op):
                 dw = -g * (t * xp.maximum(xp.log(p), -100) + (1 - t) * xp.maximum(xp.log1p(-p), -100))
         return (dp, dt) + ((dw,) if self.weight is not None else ())
 
+    def vjp(self, g):
+        from .elementwise import clamp
+        p, t = self.input_tensor(0, self.p), self.input_tensor(1, self.t)
+        weight = self.input_tensor(2, self.weight) if self.weight is not None else None
+        scale = g if weight is None else g * weight
+        dp = scale * (p - t) / clamp(p * (1 - p), min=1e-12) if self.needs_input_grad[0] else None
+        log_p, log_q = clamp(p.log(), min=-100), clamp((-p).log1p(), min=-100)
+        dt = scale * (log_q - log_p) if self.needs_input_grad[1] else None
+        grads = (dp, dt)
+        if weight is not None:
+            grads += (-g * (t * log_p + (1 - t) * log_q) if self.needs_input_grad[2] else None,)
+        return grads
+
 
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:

@@ -7,12 +7,29 @@ Integer inputs of floating functions (exp, sqrt, ...) are promoted to the defaul
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 from ..autograd.graph import Op
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import constant, floating, zero_gradient
+
+
+def _psi(x: Any) -> Any:
+    from scipy.special import digamma as scipy_digamma
+    return scipy_digamma(x).astype(x.dtype, copy=False)
+
+
+def _trigamma(x: Any) -> Any:
+    from scipy.special import polygamma
+    return polygamma(1, x).astype(x.dtype, copy=False)
+
+
+# The functions the derivatives f' are written with: NumPy's on arrays (backward), nnci's on tensors (the
+# differentiable backward of create_graph=True, TENSOR_MATH below), so each f' is written once for both.
+ARRAY_MATH = SimpleNamespace(exp=xp.exp, sign=xp.sign, cos=xp.cos, sin=xp.sin, sqrt=xp.sqrt, cosh=xp.cosh,
+                             sinh=xp.sinh, digamma=_psi, trigamma=_trigamma)
 
 
 class Pointwise(Op):
@@ -40,6 +57,11 @@ class Pointwise(Op):
     def backward(self, g):
         return (g * self.df(self.x, self.y),)
 
+    def vjp(self, g):
+        x = self.input_tensor(0, self.x) if self.uses_input else None
+        y = self.output_tensor(self.y) if self.saves_output else None
+        return (g * self.df(x, y, TENSOR_MATH),)
+
 
 class Neg(Pointwise):
     """y = -x;  dx = -g"""
@@ -51,6 +73,8 @@ class Neg(Pointwise):
     def backward(self, g):
         return (-g,)
 
+    vjp = backward
+
 
 class Exp(Pointwise):
     """y = e^x;  dx = g y"""
@@ -58,7 +82,7 @@ class Exp(Pointwise):
     f = staticmethod(xp.exp)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return y
 
 
@@ -68,7 +92,7 @@ class Exp2(Pointwise):
     f = staticmethod(xp.exp2)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return y * y.dtype.type(math.log(2))
 
 
@@ -78,7 +102,7 @@ class Expm1(Pointwise):
     f = staticmethod(xp.expm1)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return y + 1
 
 
@@ -87,7 +111,7 @@ class Log(Pointwise):
     f = staticmethod(xp.log)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / x
 
 
@@ -96,7 +120,7 @@ class Log2(Pointwise):
     f = staticmethod(xp.log2)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (x * x.dtype.type(math.log(2)))
 
 
@@ -105,7 +129,7 @@ class Log10(Pointwise):
     f = staticmethod(xp.log10)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (x * x.dtype.type(math.log(10)))
 
 
@@ -114,7 +138,7 @@ class Log1p(Pointwise):
     f = staticmethod(xp.log1p)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (1 + x)
 
 
@@ -124,7 +148,7 @@ class Sqrt(Pointwise):
     f = staticmethod(xp.sqrt)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (2 * y)
 
 
@@ -137,7 +161,7 @@ class Rsqrt(Pointwise):
         return 1 / xp.sqrt(x)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return -0.5 * y * y * y
 
 
@@ -150,7 +174,7 @@ class Reciprocal(Pointwise):
         return 1 / x
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return -y * y
 
 
@@ -159,8 +183,8 @@ class Abs(Pointwise):
     f = staticmethod(xp.abs)
 
     @staticmethod
-    def df(x, y):
-        return xp.sign(x)
+    def df(x, y, m=ARRAY_MATH):
+        return m.sign(x)
 
 
 class Sin(Pointwise):
@@ -168,8 +192,8 @@ class Sin(Pointwise):
     f = staticmethod(xp.sin)
 
     @staticmethod
-    def df(x, y):
-        return xp.cos(x)
+    def df(x, y, m=ARRAY_MATH):
+        return m.cos(x)
 
 
 class Cos(Pointwise):
@@ -177,8 +201,8 @@ class Cos(Pointwise):
     f = staticmethod(xp.cos)
 
     @staticmethod
-    def df(x, y):
-        return -xp.sin(x)
+    def df(x, y, m=ARRAY_MATH):
+        return -m.sin(x)
 
 
 class Tan(Pointwise):
@@ -187,7 +211,7 @@ class Tan(Pointwise):
     f = staticmethod(xp.tan)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 + y * y
 
 
@@ -196,8 +220,8 @@ class Asin(Pointwise):
     f = staticmethod(xp.arcsin)
 
     @staticmethod
-    def df(x, y):
-        return 1 / xp.sqrt(1 - x * x)
+    def df(x, y, m=ARRAY_MATH):
+        return 1 / m.sqrt(1 - x * x)
 
 
 class Acos(Pointwise):
@@ -205,8 +229,8 @@ class Acos(Pointwise):
     f = staticmethod(xp.arccos)
 
     @staticmethod
-    def df(x, y):
-        return -1 / xp.sqrt(1 - x * x)
+    def df(x, y, m=ARRAY_MATH):
+        return -1 / m.sqrt(1 - x * x)
 
 
 class Atan(Pointwise):
@@ -214,7 +238,7 @@ class Atan(Pointwise):
     f = staticmethod(xp.arctan)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (1 + x * x)
 
 
@@ -223,8 +247,8 @@ class Sinh(Pointwise):
     f = staticmethod(xp.sinh)
 
     @staticmethod
-    def df(x, y):
-        return xp.cosh(x)
+    def df(x, y, m=ARRAY_MATH):
+        return m.cosh(x)
 
 
 class Cosh(Pointwise):
@@ -232,8 +256,8 @@ class Cosh(Pointwise):
     f = staticmethod(xp.cosh)
 
     @staticmethod
-    def df(x, y):
-        return xp.sinh(x)
+    def df(x, y, m=ARRAY_MATH):
+        return m.sinh(x)
 
 
 class Tanh(Pointwise):
@@ -242,7 +266,7 @@ class Tanh(Pointwise):
     f = staticmethod(xp.tanh)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 - y * y
 
 
@@ -251,8 +275,8 @@ class Asinh(Pointwise):
     f = staticmethod(xp.arcsinh)
 
     @staticmethod
-    def df(x, y):
-        return 1 / xp.sqrt(x * x + 1)
+    def df(x, y, m=ARRAY_MATH):
+        return 1 / m.sqrt(x * x + 1)
 
 
 class Acosh(Pointwise):
@@ -260,8 +284,8 @@ class Acosh(Pointwise):
     f = staticmethod(xp.arccosh)
 
     @staticmethod
-    def df(x, y):
-        return 1 / xp.sqrt(x * x - 1)
+    def df(x, y, m=ARRAY_MATH):
+        return 1 / m.sqrt(x * x - 1)
 
 
 class Atanh(Pointwise):
@@ -269,7 +293,7 @@ class Atanh(Pointwise):
     f = staticmethod(xp.arctanh)
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return 1 / (1 - x * x)
 
 
@@ -282,7 +306,7 @@ class Sigmoid(Pointwise):
         return 1 / (1 + xp.exp(-x))  # e^-x may overflow to inf, giving 0 as in torch
 
     @staticmethod
-    def df(x, y):
+    def df(x, y, m=ARRAY_MATH):
         return y * (1 - y)
 
 
@@ -295,8 +319,8 @@ class Erf(Pointwise):
         return erf(x).astype(x.dtype, copy=False)
 
     @staticmethod
-    def df(x, y):
-        return (2 / math.sqrt(math.pi)) * xp.exp(-x * x)
+    def df(x, y, m=ARRAY_MATH):
+        return (2 / math.sqrt(math.pi)) * m.exp(-x * x)
 
 
 class Erfc(Pointwise):
@@ -308,8 +332,8 @@ class Erfc(Pointwise):
         return erfc(x).astype(x.dtype, copy=False)
 
     @staticmethod
-    def df(x, y):
-        return (-2 / math.sqrt(math.pi)) * xp.exp(-x * x)
+    def df(x, y, m=ARRAY_MATH):
+        return (-2 / math.sqrt(math.pi)) * m.exp(-x * x)
 
 
 class Erfinv(Pointwise):
@@ -322,8 +346,8 @@ class Erfinv(Pointwise):
         return erfinv(x).astype(x.dtype, copy=False)
 
     @staticmethod
-    def df(x, y):
-        return (math.sqrt(math.pi) / 2) * xp.exp(y * y)
+    def df(x, y, m=ARRAY_MATH):
+        return (math.sqrt(math.pi) / 2) * m.exp(y * y)
 
 
 class Lgamma(Pointwise):
@@ -335,9 +359,8 @@ class Lgamma(Pointwise):
         return xp.where(x == -xp.inf, xp.inf, gammaln(x)).astype(x.dtype, copy=False)  # torch: lgamma(-inf) = inf
 
     @staticmethod
-    def df(x, y):
-        from scipy.special import digamma
-        return digamma(x).astype(x.dtype, copy=False)
+    def df(x, y, m=ARRAY_MATH):
+        return m.digamma(x)
 
 
 class Frac(Pointwise):
@@ -351,6 +374,8 @@ class Frac(Pointwise):
     def backward(self, g):
         return (g,)
 
+    vjp = backward
+
 
 class NanToNum(Op):
     """y = x with NaN and infinities replaced;  dx = g where x is finite"""
@@ -362,6 +387,9 @@ class NanToNum(Op):
 
     def backward(self, g):
         return (g * self.finite,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.finite),)
 
 
 def _unary(op: type, promote: bool = True) -> Any:
@@ -476,6 +504,13 @@ class XLogY(Op):
             do = g * self.x / self.other if self.needs_input_grad[1] else None
         return dx, do
 
+    def vjp(self, g):
+        from .elementwise import where
+        x, other = self.input_tensor(0, self.x), self.input_tensor(1, self.other)
+        dx = g * where(Tensor._wrap(self.x == 0), 0.0, log(other)) if self.needs_input_grad[0] else None
+        do = g * x / other if self.needs_input_grad[1] else None
+        return dx, do
+
 
 def xlogy(input: Any, other: Any) -> Tensor:
     """input ln(other), 0 where input is 0"""
@@ -492,9 +527,8 @@ class Digamma(Pointwise):
         return psi(x).astype(x.dtype, copy=False)
 
     @staticmethod
-    def df(x, y):
-        from scipy.special import polygamma
-        return polygamma(1, x).astype(x.dtype, copy=False)
+    def df(x, y, m=ARRAY_MATH):
+        return m.trigamma(x)
 
 
 digamma = psi = _unary(Digamma)
@@ -539,3 +573,11 @@ def heaviside(input: Tensor, values: Any) -> Tensor:
     from .elementwise import promote
     a, v = promote(input, values, broadcast=True)
     return constant(xp.heaviside(a._array, v._array))
+
+
+def _no_trigamma(x: Tensor) -> Tensor:
+    raise NotImplementedError("create_graph=True through digamma needs polygamma, which nnci does not have")
+
+
+TENSOR_MATH = SimpleNamespace(exp=exp, sign=sign, cos=cos, sin=sin, sqrt=sqrt, cosh=cosh, sinh=sinh, digamma=digamma,
+                              trigamma=_no_trigamma)

@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 from ..backend import sliding_window_view, xp
-from ..autograd.graph import Op
+from ..autograd.graph import Linearized, Op
 from ..tensor import Tensor
 from .conv import _pair
 
@@ -108,6 +108,24 @@ class MaxPool2d(Op):
         ph, pw = self.padding
         return (dx[:, :, ph:ph + self.shape[2], pw:pw + self.shape[3]],)
 
+    def vjp(self, g):
+        return (Linearized.apply(g, owner=self),)
+
+    def jvp(self, h):
+        """dy for an input change h: h at each window's maximum."""
+        if self.pairwise:
+            rows, cols = self.out_hw[0] * 2, self.out_hw[1] * 2
+            top = xp.where(self.right_on_top, h[:, :, 0:rows:2, 1:cols:2], h[:, :, 0:rows:2, 0:cols:2])
+            bottom = xp.where(self.right_below, h[:, :, 1:rows:2, 1:cols:2], h[:, :, 1:rows:2, 0:cols:2])
+            return xp.where(self.from_bottom, bottom, top)
+        hpad = _pad_for_pool(h, self.padding, self.kernel, self.stride, self.dilation, self.out_hw, 0.0)
+        out = xp.zeros(h.shape[:2] + tuple(self.out_hw), h.dtype)
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                rows, cols = _offset_slices(i, j, self.stride, self.dilation, self.out_hw)
+                xp.copyto(out, hpad[:, :, rows, cols], where=self.argmax == i * self.kernel[1] + j)
+        return out
+
 
 class AvgPool2d(Op):
     """y = sum over each window / divisor;  dx = g / divisor spread over each window"""
@@ -141,6 +159,15 @@ class AvgPool2d(Op):
                 dx[:, :, rows, cols] += share
         ph, pw = self.padding
         return (dx[:, :, ph:ph + self.shape[2], pw:pw + self.shape[3]],)
+
+    def vjp(self, g):
+        return (Linearized.apply(g, owner=self),)
+
+    def jvp(self, h):
+        """The average itself: it is linear in x."""
+        hpad = _pad_for_pool(h, self.padding, self.kernel, self.stride, (1, 1), self.out_hw, 0.0)
+        total = _windows(hpad, self.kernel, self.stride, (1, 1), self.out_hw).sum(axis=(-2, -1))
+        return (total / self.divisor).astype(h.dtype, copy=False)
 
 
 def _pool_args(name: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode):

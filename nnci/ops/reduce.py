@@ -47,6 +47,15 @@ class Sum(Op):
             g = xp.expand_dims(g, self.axes)
         return (xp.broadcast_to(g, self.shape),)
 
+    def vjp(self, g):
+        if not self.keepdim:
+            g = g.reshape(_kept_shape(self.shape, self.axes))
+        return (g.expand(self.shape),)
+
+
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
 
 class Mean(Sum):
     """y = mean_dim x = sum_dim x / n;  dx = g / n broadcast back over dim"""
@@ -58,6 +67,9 @@ class Mean(Sum):
     def backward(self, g):
         return super().backward(g * self.scale)
 
+    def vjp(self, g):
+        return super().vjp(g * self.scale)
+
 
 class Prod(Op):
     """y = prod_dim x;  dx_i = g prod_{j != i} x_j (exact where x has zeros)"""
@@ -66,7 +78,8 @@ class Prod(Op):
         self.x, self.axes, self.keepdim = x, axes, keepdim
         self.y = x.prod(axis=axes, keepdims=True)
         out = self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-        return out.copy()
+        self.out = out.copy()
+        return self.out
 
     def backward(self, g):
         if not self.keepdim:
@@ -84,6 +97,14 @@ class Prod(Op):
         others = (before * after).reshape(moved.shape)
         others = xp.moveaxis(others, tuple(range(x.ndim - len(self.axes), x.ndim)), self.axes)
         return (g * others,)
+
+    def vjp(self, g):
+        if (self.x == 0).any():
+            raise NotImplementedError("create_graph=True through prod() of values with zeros is not supported by nnci")
+        x, y = self.input_tensor(0, self.x), self.output_tensor(self.out)
+        if not self.keepdim:
+            g, y = g.reshape(self.y.shape), y.reshape(self.y.shape)
+        return (g * y / x,)
 
 
 class Extreme(Op):
@@ -108,6 +129,12 @@ class Extreme(Op):
         hit = (self.x == self.y) | (xp.isnan(self.x) & xp.isnan(self.y))
         return (hit * (g / hit.sum(axis=self.axes, keepdims=True)),)
 
+    def vjp(self, g):
+        if not self.keepdim:
+            g = g.reshape(_kept_shape(self.x.shape, self.axes))
+        hit = (self.x == self.y) | (xp.isnan(self.x) & xp.isnan(self.y))
+        return (g * Tensor._wrap((hit / hit.sum(axis=self.axes, keepdims=True)).astype(self.x.dtype)),)
+
 
 class ExtremeAlong(Op):
     """y = max (or min) along one dim, with indices;  dx = g at the position the index names"""
@@ -124,6 +151,13 @@ class ExtremeAlong(Op):
         dx = xp.zeros(self.shape, g.dtype)
         xp.put_along_axis(dx, xp.expand_dims(self.indices, self.axis), g, self.axis)
         return (dx,)
+
+    def vjp(self, g):
+        from .shape import scatter
+        if not self.keepdim:
+            g = g.unsqueeze(self.axis)
+        zeros = Tensor._wrap(xp.zeros(self.shape, g._array.dtype))
+        return (scatter(zeros, self.axis, Tensor._wrap(xp.expand_dims(self.indices, self.axis)), g),)
 
 
 class Cumsum(Op):
@@ -163,23 +197,28 @@ class Cumprod(Op):
 
 
 class LogSumExp(Op):
-    """y = log sum_dim e^x;  dx = g softmax(x) over dim"""
-    saved_inputs = ()
+    """y = log sum_dim e^x;  dx = g softmax(x) = g e^(x - y) over dim"""
+    saved_inputs = (0,)
 
     def forward(self, x, axes, keepdim):
-        self.axes, self.keepdim = axes, keepdim
+        self.x, self.axes, self.keepdim = x, axes, keepdim
         peak = x.max(axis=axes, keepdims=True, initial=-xp.inf)
         peak = xp.where(xp.isfinite(peak), peak, 0)
-        self.e = xp.exp(x - peak)
-        total = self.e.sum(axis=axes, keepdims=True)
-        self.total = total
-        y = xp.log(total) + peak
-        return y if keepdim else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        self.y = xp.log(xp.exp(x - peak).sum(axis=axes, keepdims=True)) + peak  # kept with the reduced dims
+        return self.y if keepdim else self.y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
     def backward(self, g):
         if not self.keepdim:
             g = xp.expand_dims(g, self.axes)
-        return (g * self.e / self.total,)
+        return (g * xp.exp(self.x - self.y),)
+
+    def vjp(self, g):
+        x = self.input_tensor(0, self.x)
+        y = self.output_tensor(self.y if self.keepdim else self.y.reshape(
+            [n for i, n in enumerate(self.x.shape) if i not in self.axes]))
+        if not self.keepdim:
+            g, y = g.reshape(_kept_shape(x.shape, self.axes)), y.reshape(_kept_shape(x.shape, self.axes))
+        return (g * (x - y).exp(),)
 
 
 # ----- functional forms ---------------------------------------------------------------------------------
@@ -263,6 +302,12 @@ class SafeSqrt(Op):
     def backward(self, g):
         with xp.errstate(divide="ignore", invalid="ignore"):
             return (xp.where(self.y == 0, xp.zeros((), g.dtype), g / (2 * self.y)),)
+
+    def vjp(self, g):
+        from .elementwise import where
+        y = self.output_tensor(self.y)
+        zero = Tensor._wrap(self.y == 0)
+        return (where(zero, 0.0, g / (2 * where(zero, 1.0, y))),)
 
 
 def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -506,22 +551,48 @@ def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = F
     return quantile(kept, q, None, keepdim, interpolation=interpolation)
 
 
-def nanmedian(input: Tensor) -> Tensor:
-    """the lower median of the values that are not NaN"""
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """the lower median of the values that are not NaN: a tensor (dim None), else (values, indices) along dim"""
     from .compare import isnan
     from .sort import median
-    flat = input.reshape(-1)
-    return median(flat[~isnan(flat)])
+    if dim is None:
+        flat = input.reshape(-1)
+        return median(flat[~isnan(flat)])
+    if input.ndim == 0:
+        return median(input, 0, keepdim)
+    from ..return_types import nanmedian as nanmedian_result
+    axis = input._dim(dim)
+    order = xp.argsort(input._array, axis=axis, kind="stable")  # NaN sort last
+    kept = (~xp.isnan(input._array)).sum(axis=axis, keepdims=True)
+    position = xp.maximum(kept - 1, 0) // 2
+    index = xp.take_along_axis(order, position, axis).squeeze(axis)
+    values = ExtremeAlong.apply(input, axis=axis, keepdim=keepdim, indices=index)
+    return nanmedian_result(values, constant(xp.expand_dims(index, axis) if keepdim else index))
 
 
 def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Tensor:
-    """the covariance matrix of the rows of input (variables) over its columns (observations)"""
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov with fweights or aweights is not supported by nnci")
+    """the covariance matrix of the rows of input (variables) over its columns (observations), with observation
+    weights w = fweights aweights: sum_i w_i (x_i - avg)(x_i - avg)^T / (sum w - correction sum(w a) / sum w)"""
+    if input.ndim > 2:
+        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an input with {input.ndim} "
+                         "dimensions")
     x = input if input.ndim == 2 else input.reshape(1, -1)
-    centered = x - mean(x, 1, keepdim=True)
-    c = (centered @ centered.t()) * (1.0 / max(x.shape[1] - correction, 0)) if x.shape[1] > correction else \
-        centered @ centered.t() * float("nan")
+    if fweights is None and aweights is None:
+        centered = x - mean(x, 1, keepdim=True)
+        factor = x.shape[1] - correction
+        c = (centered @ centered.t()) * (1.0 / factor if factor > 0 else float("nan"))
+        return c if input.ndim == 2 else c.reshape(())
+    from ..creation import ones
+    weights = ones(x.shape[1], dtype=x.dtype)
+    if fweights is not None:
+        weights = weights * fweights.to(x.dtype)
+    if aweights is not None:
+        weights = weights * aweights.to(x.dtype)
+    total = weights.sum()
+    average = (x * weights).sum(1, keepdim=True) / total
+    factor = total - correction * ((weights * aweights.to(x.dtype)).sum() / total if aweights is not None else 1)
+    centered = x - average
+    c = (centered * weights) @ centered.t() / factor.clamp(min=0)
     return c if input.ndim == 2 else c.reshape(())
 
 

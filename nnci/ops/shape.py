@@ -32,6 +32,8 @@ class Clone(Op):
     def backward(self, g):
         return (g,)
 
+    vjp = backward
+
 
 class Reshape(Op):
     """y = x with a new shape (a view when the memory allows);  dx = g with the old shape"""
@@ -49,6 +51,8 @@ class Reshape(Op):
     def backward(self, g):
         return (g.reshape(self.shape),)
 
+    vjp = backward
+
 
 class Permute(Op):
     """y = x with dims reordered (a view);  dx = g with the inverse order"""
@@ -65,6 +69,9 @@ class Permute(Op):
     def backward(self, g):
         return (g.transpose(self.inverse),)
 
+    def vjp(self, g):
+        return (g.permute(self.inverse),)
+
 
 class Expand(Op):
     """y = x broadcast to a shape (a read-only view);  dx = g summed back (by the engine's unbroadcast)"""
@@ -79,6 +86,8 @@ class Expand(Op):
 
     def backward(self, g):
         return (g,)
+
+    vjp = backward
 
 
 def is_basic_index(index: Any) -> bool:
@@ -104,6 +113,9 @@ class BasicIndex(Op):
         dx[self.index] = g
         return (dx,)
 
+    def vjp(self, g):
+        return (IndexPut.apply(Tensor._wrap(xp.zeros(self.shape, g._array.dtype)), g, index=self.index),)
+
 
 class AdvancedIndex(Op):
     """y = x[integer or boolean arrays] (a copy);  dx = g added back at the indexed positions (summed where repeated)"""
@@ -118,6 +130,10 @@ class AdvancedIndex(Op):
         dx = xp.zeros(self.shape, g.dtype)
         xp.add.at(dx, self.index, g)
         return (dx,)
+
+    def vjp(self, g):
+        zeros = Tensor._wrap(xp.zeros(self.shape, g._array.dtype))
+        return (IndexPut.apply(zeros, g, index=self.index, accumulate=True),)
 
 
 class IndexPut(Op):
@@ -145,6 +161,13 @@ class IndexPut(Op):
                 dx[self.index] = 0
         return dx, (g[self.index] if self.needs_input_grad[1] else None)
 
+    def vjp(self, g):
+        dx = None
+        if self.needs_input_grad[0]:
+            dx = g if self.accumulate else IndexPut.apply(g, Tensor._wrap(xp.zeros((), g._array.dtype)),
+                                                          index=self.index)
+        return dx, (AdvancedIndex.apply(g, index=self.index) if self.needs_input_grad[1] else None)
+
 
 class Cat(Op):
     """y = the inputs joined along dim;  each input's grad is its slice of g"""
@@ -165,6 +188,8 @@ class Cat(Op):
             grads.append(g[tuple(index)])
         return grads
 
+    vjp = backward
+
 
 class Stack(Op):
     """y = the inputs stacked along a new dim;  each input's grad is its slice of g"""
@@ -176,6 +201,9 @@ class Stack(Op):
 
     def backward(self, g):
         return [xp.take(g, i, axis=self.axis) for i in range(g.shape[self.axis])]
+
+    def vjp(self, g):
+        return [g.select(self.axis, i) for i in range(g.shape[self.axis])]
 
 
 class Flip(Op):
@@ -189,6 +217,9 @@ class Flip(Op):
     def backward(self, g):
         return (xp.flip(g, self.axes),)
 
+    def vjp(self, g):
+        return (g.flip(self.axes),)
+
 
 class Roll(Op):
     """y = x shifted cyclically along dims;  dx = g shifted back"""
@@ -201,6 +232,10 @@ class Roll(Op):
     def backward(self, g):
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
         return (xp.roll(g, back, self.axes),)
+
+    def vjp(self, g):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return (g.roll(back, self.axes),)
 
 
 class Tile(Op):
@@ -218,6 +253,12 @@ class Tile(Op):
             split += [r, n]
         summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return (summed,)
+
+    def vjp(self, g):
+        split = []
+        for r, n in zip(self.reps, self.shape):
+            split += [r, n]
+        return (g.reshape(tuple(split)).sum(dim=tuple(range(0, len(split), 2))),)
 
 
 class RepeatInterleave(Op):
@@ -260,6 +301,10 @@ class Gather(Op):
         dx = xp.zeros(self.shape, g.dtype)
         xp.add.at(dx, self.where, g)
         return (dx,)
+
+    def vjp(self, g):
+        zeros = Tensor._wrap(xp.zeros(self.shape, g._array.dtype))
+        return (IndexPut.apply(zeros, g, index=self.where, accumulate=True),)
 
 
 class Scatter(Op):
@@ -321,6 +366,9 @@ class Triangle(Op):
 
     def backward(self, g):
         return (g * self.mask,)
+
+    def vjp(self, g):
+        return (g * Tensor._wrap(self.mask),)
 
 
 class Diagonal(Op):
@@ -405,6 +453,12 @@ class Pad(Op):
                 dx[src[p]] += moved[p]
             g = xp.moveaxis(dx, 0, axis)
         return (g,)
+
+    def vjp(self, g):
+        if self.mode != "constant":
+            raise NotImplementedError(f"create_graph=True through {self.mode} padding is not supported by nnci")
+        index = tuple(slice(before, before + n) for (before, _), n in zip(self.widths, self.shape))
+        return (g[index],)
 
 
 # ----- views -------------------------------------------------------------------------------------------

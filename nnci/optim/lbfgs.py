@@ -174,7 +174,9 @@ class LBFGS(Optimizer):
                             old_dirs.pop(0), old_steps.pop(0), ro.pop(0)
                         old_dirs.append(y), old_steps.append(s), ro.append(1.0 / ys)
                         h_diag = ys / (y @ y)
-                    alphas = [None] * len(old_dirs)
+                    if "al" not in state:
+                        state["al"] = [None] * history_size
+                    alphas = state["al"]
                     q = -flat_grad
                     for i in range(len(old_dirs) - 1, -1, -1):
                         alphas[i] = (old_steps[i] @ q) * ro[i]

@@ -35,7 +35,10 @@ class LRScheduler:
 
     def _initial_step(self) -> None:
         self._step_count = 0
+        self._is_initial = True
         self.step()
+        self._is_initial = False
+        self._get_lr_called_within_step = False  # torch's state_dict keys
 
     def get_lr(self) -> list[float]:
         raise NotImplementedError

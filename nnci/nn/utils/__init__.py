@@ -2,18 +2,50 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 from ...autograd.grad_mode import no_grad
 from ...backend import xp
 from ...tensor import Tensor
 from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
+           "vector_to_parameters", "rnn"]
 
 
 def _as_list(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """||(||t_1||, ..., ||t_n||)||_p: the p-norm of all the tensors together"""
+    arrays = [t._array for t in _as_list(tensors)]
+    if not arrays:
+        return Tensor._wrap(xp.zeros((), xp.float32))
+    total = _norm_of(arrays, float(norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+                           "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
+                           "anyway, set `error_if_nonfinite=False`")
+    return Tensor._wrap(xp.asarray(total, arrays[0].dtype))
+
+
+def _norm_of(arrays: list, norm_type: float) -> float:
+    if norm_type == math.inf:
+        return max(float(xp.abs(a).max()) if a.size else 0.0 for a in arrays)
+    return float(sum(float((xp.abs(a.astype(xp.float64)) ** norm_type).sum()) for a in arrays) ** (1.0 / norm_type))
+
+
+def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, total_norm: Any,
+                          foreach: bool | None = None) -> None:
+    """Scale every grad by min(1, max_norm / (total_norm + 1e-6))."""
+    coef = max_norm / (float(total_norm) + 1e-6)
+    if coef < 1:
+        with no_grad():
+            for p in _as_list(parameters):
+                if p.grad is not None:
+                    p.grad.mul_(coef)
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
@@ -24,10 +56,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     if not grads:
         return Tensor._wrap(xp.zeros((), xp.float32))
     norm_type = float(norm_type)
-    if norm_type == math.inf:
-        total = max(float(xp.abs(g).max()) if g.size else 0.0 for g in grads)
-    else:
-        total = float(sum(float((xp.abs(g.astype(xp.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
+    total = _norm_of(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
                            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "

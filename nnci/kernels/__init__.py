@@ -1,0 +1,61 @@
+"""Compiled kernels: the one place for compiled code, imported only by nnci.ops (and the optimizers).
+
+Each kernel is written twice: a Numba-compiled loop (`parallel`, `cache=True`) and a NumPy reference twin that
+reads like the formula. Which one runs is chosen once, at import, by NNCI_KERNELS:
+
+    auto       the compiled kernels when Numba imports, else the references (the default)
+    numba      the compiled kernels; an error if Numba is missing
+    reference  the NumPy references only (no compilation; slower, same results within float rounding)
+
+`compiled` says which it is. Ops that have a faster compiled strategy (Winograd convolution) use it only when
+`compiled` is true; in reference mode they run their direct NumPy strategy.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+MODES = ("auto", "numba", "reference")
+MODE = os.environ.get("NNCI_KERNELS", "auto").strip().lower() or "auto"
+if MODE not in MODES:
+    raise ValueError(f"NNCI_KERNELS={MODE!r}: expected one of {', '.join(MODES)}")
+
+numba: Any = None
+if MODE != "reference":
+    try:
+        import numba
+    except ImportError:
+        if MODE == "numba":
+            raise ImportError("NNCI_KERNELS=numba but Numba is not installed: pip install numba, or set "
+                              "NNCI_KERNELS=reference") from None
+compiled = numba is not None
+
+
+def jit(parallel: bool = False, **options: Any) -> Callable:
+    """numba.njit with nnci's defaults (cached to disk, contracted multiply-adds); without Numba the function
+    stays Python and is never called on the hot path (its NumPy twin is)."""
+    def decorate(function: Callable) -> Callable:
+        if not compiled:
+            return function
+        return numba.njit(parallel=parallel, cache=True, fastmath={"contract"}, nogil=True, **options)(function)
+    return decorate
+
+
+def prange(*args: int) -> Any:
+    """numba.prange inside compiled kernels, range in plain Python."""
+    return range(*args)
+
+
+if compiled:
+    prange = numba.prange  # noqa: F811
+
+
+def set_threads(count: int) -> None:
+    """Threads for the compiled kernels' parallel loops."""
+    if compiled:
+        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+
+
+def choose(fast: Callable, reference: Callable) -> Callable:
+    """The compiled kernel when compiled kernels run, else its NumPy reference twin."""
+    return fast if compiled else reference
