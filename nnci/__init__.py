@@ -24,10 +24,10 @@ from .ops.compare import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwis
                           isreal, le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne,
                           not_equal, signbit)
 from .ops.elementwise import (add, addcdiv, addcmul, arctan2, atan2, bitwise_left_shift, bitwise_right_shift, clamp,
-                              clamp_max, clamp_min, clip, div, divide, float_power, floor_divide, fmax, fmin, fmod,
+                              clamp_max, clamp_min, clip, div, divide, float_power, floor_divide, fmax, fmin, fmod, gcd, lcm,
                               hypot, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub, sub, subtract,
                               true_divide, where)
-from .ops.linalg import (addmm, addmv, addr, baddbmm, bmm, cdist, cholesky, cross, det, dist, dot, einsum, ger, inner,
+from .ops.linalg import (addmm, addmv, addr, baddbmm, bmm, cdist, cholesky, cholesky_solve, cross, vander, det, dist, dot, einsum, ger, inner,
                          kron, logdet, matmul, matrix_power, mm, mv, norm, outer, slogdet, tensordot, vdot)
 from .ops.linalg import inv as inverse
 from .ops.linalg import pinv as pinverse
@@ -35,7 +35,7 @@ from .ops.pointwise import (abs, absolute, acos, acosh, arccos, arccosh, arcsin,
                             atan, atanh, ceil, cos, cosh, deg2rad, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
                             frac, lgamma, log, log1p, log2, log10, logit, nan_to_num, neg, negative, rad2deg,
                             reciprocal, round, rsqrt, sgn, sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
-                            xlogy, digamma, sinc, positive, copysign, logaddexp, logaddexp2, heaviside)
+                            xlogy, digamma, sinc, positive, copysign, logaddexp, logaddexp2, heaviside, i0, polygamma)
 from .ops.reduce import (all, amax, amin, aminmax, any, argmax, argmin, corrcoef, count_nonzero, cov, cummax, cummin,
                          cumprod, cumsum, diff, logcumsumexp, logsumexp, max, mean, min, nanmean, nanmedian,
                          nanquantile, nansum, prod, quantile, std, std_mean, sum, trapezoid, trapz, var, var_mean)
@@ -47,12 +47,12 @@ from .ops.shape import (argwhere, atleast_1d, atleast_2d, atleast_3d, broadcast_
                         swapdims, t, take, take_along_dim, tensor_split, tile, trace, transpose, tril, triu, unbind,
                         unflatten, unsqueeze, vstack, ravel, index_put, index_copy, index_fill, masked_scatter,
                         scatter_reduce, diag_embed, diagflat)
-from .ops.sort import (argsort, bincount, bucketize, histc, kthvalue, median, mode, msort, searchsorted, sort, topk,
+from .ops.sort import (argsort, bincount, bucketize, histc, histogram, kthvalue, median, mode, msort, searchsorted, sort, topk,
                        unique, unique_consecutive)
 from .printing import set_printoptions
 from .serialization import load, save
 from . import (accelerator, amp, autograd, backends, cuda, distributions, fft, inference, jit, linalg, nn, onnx,  # noqa: E402
-               optim, random, return_types, testing, utils)
+               optim, random, return_types, special, testing, utils)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .random import get_rng_state, initial_seed, seed, set_rng_state
 

@@ -298,7 +298,24 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
     """`steps` values from start to end inclusive, evenly spaced."""
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    return _made(xp.linspace(start, end, int(steps), dtype=xp.float64).astype(_float(dtype)), requires_grad, device)
+    return _made(evenly_spaced(start, end, int(steps), _float(dtype)), requires_grad, device)
+
+
+def evenly_spaced(start: float, end: float, steps: int, dtype: Any) -> Any:
+    """torch's linspace, bit for bit: step = (end - start) / (steps - 1) in `dtype`; the first half start + i step,
+    the second half end - (steps - 1 - i) step, each a fused multiply-add (one rounding, emulated in a wider type)."""
+    kind = xp.dtype(dtype)
+    if kind.kind != "f":
+        return xp.linspace(start, end, steps).astype(kind)
+    if steps == 1:
+        return xp.asarray([start], kind)
+    step = (kind.type(end) - kind.type(start)) / kind.type(steps - 1)
+    wide = xp.longdouble if kind == xp.float64 else xp.float64
+    index = xp.arange(steps)
+    half = steps // 2
+    up = wide(kind.type(start)) + wide(step) * index[:half].astype(wide)
+    down = wide(kind.type(end)) - wide(step) * (steps - 1 - index[half:]).astype(wide)
+    return xp.concatenate([up.astype(kind), down.astype(kind)])
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,

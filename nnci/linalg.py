@@ -1,5 +1,5 @@
 """torch.linalg's names for nnci's dense linear algebra (norms, inv, det, solve)."""
-from .ops.linalg import (cholesky, cross, det, eigh, eigvalsh, inv, lstsq, matmul, matrix_norm, matrix_power,
+from .ops.linalg import (cholesky, cond, cross, matrix_exp, det, eigh, eigvalsh, inv, lstsq, matmul, matrix_norm, matrix_power,
                          matrix_rank, multi_dot, pinv, qr, solve, solve_triangular, svd, svdvals, vecdot,
                          vector_norm)
 from .ops.linalg import linalg_norm as norm
@@ -9,7 +9,7 @@ from .return_types import linalg_slogdet as _linalg_slogdet
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "matmul", "cholesky", "cross", "eigh",
            "eigvalsh", "svd", "svdvals", "qr", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "vecdot",
-           "diagonal", "solve_triangular"]
+           "diagonal", "solve_triangular", "cond", "matrix_exp"]
 
 
 def slogdet(A):  # type: ignore[no-untyped-def]

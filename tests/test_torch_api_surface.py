@@ -108,8 +108,14 @@ def test_autograd_functional_matches_torch(seed):
     _, got = ours.jvp(f(nnci), args_n, tuple(nnci.tensor(d) for d in directions))
     _, expected = theirs.jvp(f(torch), args_t, tuple(torch.tensor(d) for d in directions))
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        ours.hessian(lambda x: (x ** 3).sum(), nnci.tensor(a))
+    cubic = lambda L: (lambda x, m: (m @ x).sin().sum() * x.prod())  # noqa: E731
+    for got_row, expected_row in zip(ours.hessian(cubic(nnci), args_n), theirs.hessian(cubic(torch), args_t)):
+        for got, expected in zip(got_row, expected_row):
+            np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12)
+    _, got = ours.hvp(cubic(nnci), args_n, (nnci.tensor(directions[0]), nnci.tensor(directions[1])))
+    _, expected = theirs.hvp(cubic(torch), args_t, (torch.tensor(directions[0]), torch.tensor(directions[1])))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -210,3 +216,70 @@ def test_default_convert_turns_tuples_into_lists_as_torch():
     from nnci.utils.data import default_convert
     sample = (np.ones(2), 3)
     assert type(default_convert(sample)) is type(torch_convert(sample)) is list
+
+
+@pytest.mark.parametrize("name", ["ndtr", "ndtri", "log_ndtr", "entr", "erfcx", "i0", "i0e", "i1", "i1e", "expit",
+                                  "gammaln", "psi", "erfinv", "logit", "sinc", "digamma"])
+def test_special_functions_and_their_gradients_match_torch(name):
+    x = np.linspace(0.05, 0.95 if name in ("ndtri", "erfinv", "logit") else 3.0, 9)
+    results = []
+    for lib in (torch, nnci):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.special, name)(t)
+        y.sum().backward()
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-7, atol=1e-12)
+
+
+def test_special_functions_with_arguments_match_torch():
+    x = np.linspace(0.1, 3, 7)
+    results = []
+    for lib in (torch, nnci):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.special.polygamma(2, t) + lib.special.multigammaln(t + 2, 3) + lib.special.xlog1py(t, t)
+        y.sum().backward()
+        bessel = [getattr(lib.special, f"bessel_{k}")(lib.tensor(x)).numpy() for k in ("j0", "j1", "y0", "y1")]
+        results.append([y.detach().numpy(), t.grad.numpy()] + bessel)
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def test_linear_algebra_extras_match_torch():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 3, 3)) * 0.5
+    spd = a[0] @ a[0].T + np.eye(3)
+    results = []
+    for lib in (torch, nnci):
+        t = lib.tensor(a, requires_grad=True)
+        exp = lib.linalg.matrix_exp(t)
+        (exp * lib.tensor(np.arange(18.0).reshape(2, 3, 3))).sum().backward()
+        factor = lib.linalg.cholesky(lib.tensor(spd))
+        results.append([exp.detach().numpy(), t.grad.numpy(), lib.linalg.cond(lib.tensor(a[0])).numpy(),
+                        lib.cholesky_solve(lib.tensor(a[1]), factor).numpy(),
+                        lib.cholesky_solve(lib.tensor(a[1]), factor.mT, upper=True).numpy(),
+                        lib.vander(lib.tensor([1.0, 2.0, 3.0]), N=4).numpy(),
+                        lib.gcd(lib.tensor([12, 18, 0]), lib.tensor([8, 27, 5])).numpy(),
+                        lib.lcm(lib.tensor([4, 6]), lib.tensor([6, 4])).numpy(),
+                        lib.histogram(lib.tensor([1.0, 2.0, 2.0, 3.5]), bins=3).hist.numpy(),
+                        lib.histogram(lib.tensor([1.0, 2.0, 2.0, 3.5]), bins=3).bin_edges.numpy()])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_weight_norm_reparameterises_as_torch():
+    results = []
+    for lib in (torch, nnci):
+        layer = lib.nn.Conv2d(2, 3, 3)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(np.linspace(-1, 1, 54, dtype=np.float32).reshape(3, 2, 3, 3)))
+            layer.bias.copy_(lib.tensor([0.1, -0.2, 0.3]))
+        layer = lib.nn.utils.weight_norm(layer, dim=0)
+        names = sorted(n for n, _ in layer.named_parameters())
+        layer(lib.ones(1, 2, 4, 4)).square().sum().backward()
+        grads = [layer.weight_g.grad.numpy().copy(), layer.weight_v.grad.numpy().copy()]
+        lib.nn.utils.remove_weight_norm(layer)
+        results.append((names, grads, sorted(n for n, _ in layer.named_parameters())))
+    assert results[1][0] == results[0][0] and results[1][2] == results[0][2]
+    for ours, theirs in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

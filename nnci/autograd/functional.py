@@ -1,6 +1,5 @@
 """torch.autograd.functional: Jacobians and vector-Jacobian products of a function, by reverse mode (one backward
-pass per output element for the Jacobian). Second derivatives (hessian, hvp, vhp) need create_graph, which nnci
-does not have."""
+pass per output element for the Jacobian); Hessians and Hessian-vector products through create_graph."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -101,12 +100,40 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, 
     return (detached if outputs_tuple else detached[0]), (tuple(products) if outputs_tuple else products[0])
 
 
-def _second_order(name: str) -> Callable:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"torch.autograd.functional.{name} needs second derivatives; nnci's autograd does "
-                                  "not build graphs of gradients (create_graph=True)")
-    refuse.__name__ = name
-    return refuse
+def _gradient_function(func: Callable) -> Callable:
+    """x -> d func(x) / dx, differentiable (create_graph)"""
+    def gradients(*xs: Any) -> tuple:
+        out = func(*xs)
+        if out.numel() != 1:
+            raise RuntimeError("The function given to hessian should return a single element Tensor")
+        return grad(out.reshape(()), xs, create_graph=True, allow_unused=True, materialize_grads=True)
+    return gradients
 
 
-hessian, hvp, vhp = _second_order("hessian"), _second_order("hvp"), _second_order("vhp")
+def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
+            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
+    """H[i][j] = d^2 func / d inputs[i] d inputs[j] for a scalar func"""
+    _no_create_graph(create_graph)
+    inputs_t, inputs_tuple = _as_tuple(inputs)
+    table = jacobian(_gradient_function(func), inputs_t)
+    return table if inputs_tuple else table[0][0]
+
+
+def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
+    """(func(inputs), v^T H): the vector-Hessian product, by differentiating <grad func, v>"""
+    _no_create_graph(create_graph)
+    inputs_t, inputs_tuple = _as_tuple(inputs)
+    v_t, _ = _as_tuple(v)
+    xs = _fresh_inputs(inputs_t)
+    with enable_grad():
+        out = func(*xs)
+        grads = grad(out.reshape(()), xs, create_graph=True, allow_unused=True, materialize_grads=True)
+        total = None
+        for g, direction in zip(grads, v_t):
+            term = (g * direction).sum()
+            total = term if total is None else total + term
+    products = grad(total, xs, allow_unused=True, materialize_grads=True)
+    return out.detach(), (products if inputs_tuple else products[0])
+
+
+hvp = vhp  # the Hessian of a twice-differentiable function is symmetric: H v = (v^T H)^T

@@ -145,7 +145,18 @@ class _LowerCholesky(Constraint):
         return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(dim=-1)
 
 
+class _IndependentPositive(Constraint):
+    event_dim = 1
+
+    def check(self, value: Any) -> Any:
+        return (value > 0).all(dim=-1)
+
+    def __repr__(self) -> str:
+        return "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"
+
+
 real = _Real()
+independent_positive = _IndependentPositive()
 real_vector = _RealVector()
 positive = _GreaterThan(0.0)
 nonnegative = _GreaterThanEq(0.0)

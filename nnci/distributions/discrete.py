@@ -3,6 +3,7 @@ probabilities or by logits as torch's (logits = log p - log(1 - p) for binary on
 probabilities clamped to [eps, 1 - eps] before the log)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..backend import generator, xp
@@ -284,3 +285,117 @@ class Poisson(ExponentialFamily):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return xlogy(value, rate) - rate - lgamma(value + 1)
+
+
+class Geometric(Distribution):
+    """P(k) = (1 - p)^k p, k = 0, 1, ... failures before the first success"""
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            shape = self.probs.shape
+        else:
+            (self.logits,) = broadcast_all(logits)
+            shape = self.logits.shape
+        super().__init__(shape, validate_args=validate_args)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs * 0
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape: Any = Size()) -> Tensor:
+        shape = tuple(self._extended_shape(sample_shape))
+        p = xp.broadcast_to(self.probs.detach()._array, shape)
+        return Tensor._wrap((generator(None).geometric(p) - 1).astype(p.dtype))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        from ..ops.elementwise import where
+        value, probs = broadcast_all(value, self.probs)
+        failures = where((probs == 1) & (value == 0), 0.0, value * (-probs).log1p())  # 0 log 0 = 0
+        return failures + probs.log()
+
+    def entropy(self) -> Tensor:
+        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
+
+
+class Multinomial(Distribution):
+    """P(x) = n! / prod x_i! prod p_i^x_i over count vectors x summing to n = total_count"""
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(self, total_count: int = 1, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        if not isinstance(total_count, int):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = total_count
+        self._categorical = Categorical(probs=probs, logits=logits)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def support(self) -> Any:
+        return constraints.integer_interval(0, self.total_count)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs * self.total_count
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Any = Size()) -> Tensor:
+        shape = tuple(self._extended_shape(sample_shape))
+        probs = xp.broadcast_to(self.probs.detach()._array, shape).astype(xp.float64)
+        flat = probs.reshape(-1, shape[-1])
+        rng = generator(None)
+        counts = xp.stack([rng.multinomial(self.total_count, row / row.sum()) for row in flat]) if flat.size else flat
+        return Tensor._wrap(counts.reshape(shape).astype(self.probs._array.dtype))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        logits = logits.clone()
+        from ..ops.elementwise import where
+        logits = where((value == 0) & (logits == -float("inf")), 0.0, logits)
+        return lgamma(value.sum(-1) + 1) - lgamma(value + 1).sum(-1) + (logits * value).sum(-1)
+
+    def entropy(self) -> Tensor:
+        """n H(categorical) - log n! + sum_i E[log x_i!], x_i ~ Binomial(n, p_i) (summed over its support)"""
+        from ..creation import arange
+        n = self.total_count
+        support = arange(1, n + 1, dtype=self.probs.dtype).reshape((n,) + (1,) * self.probs.ndim)
+        weights = Binomial(n, probs=self.probs).log_prob(support).exp()
+        expected = (weights * lgamma(support + 1)).sum(0).sum(-1)
+        # torch takes log n! from a default-dtype (float32) tensor; the same rounding here gives torch's value
+        from ..dtypes import default_numpy
+        return n * self._categorical.entropy() - float(default_numpy().type(math.lgamma(n + 1))) + expected

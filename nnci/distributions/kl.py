@@ -11,7 +11,8 @@ from ..nn.functional import softplus
 from ..ops.elementwise import where
 from ..ops.shape import broadcast_shapes
 from ..tensor import Tensor
-from .continuous import Exponential, Laplace, LogNormal, Normal, Uniform
+from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
+from .gamma import Beta, Dirichlet, Gamma
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .multivariate import Independent, MultivariateNormal, mahalanobis, sum_rightmost
@@ -197,3 +198,52 @@ def _kl_uniform_exponential(p: Uniform, q: Exponential) -> Tensor:
 @register_kl(Bernoulli, Poisson)
 def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson) -> Tensor:
     return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
+    from ..ops.pointwise import digamma, lgamma
+    a1, b1, a2, b2 = p.concentration, p.rate, q.concentration, q.rate
+    return (a2 * (b1 / b2).log() - lgamma(a1) + lgamma(a2) + (a1 - a2) * digamma(a1) + (b2 - b1) * (a1 / b1))
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    from ..ops.pointwise import digamma, lgamma
+    a1, b1, a2, b2 = p.concentration1, p.concentration0, q.concentration1, q.concentration0
+    total = a1 + b1
+    log_beta = lambda a, b: lgamma(a) + lgamma(b) - lgamma(a + b)  # noqa: E731
+    return (log_beta(a2, b2) - log_beta(a1, b1) + (a1 - a2) * digamma(a1) + (b1 - b2) * digamma(b1)
+            + (a2 - a1 + b2 - b1) * digamma(total))
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    from ..ops.pointwise import digamma, lgamma
+    a, b = p.concentration, q.concentration
+    total = a.sum(-1)
+    return (lgamma(total) - lgamma(b.sum(-1)) - (lgamma(a) - lgamma(b)).sum(-1)
+            + ((a - b) * (digamma(a) - digamma(total).unsqueeze(-1))).sum(-1))
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p: HalfNormal, q: HalfNormal) -> Tensor:
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    from ..ops.pointwise import lgamma
+    ct1 = p.scale / q.scale
+    ct2 = q.loc / q.scale
+    ct3 = p.loc / q.scale
+    t1 = -ct1.log() - ct2 + ct3
+    t2 = ct1 * Gumbel._EULER
+    t3 = (ct2 - ct3 + lgamma(ct1 + 1)).exp()
+    return t1 + t2 + t3 - (1 + Gumbel._EULER)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p: Cauchy, q: Cauchy) -> Tensor:
+    # Chyzak & Nielsen, "A closed-form formula for the Kullback-Leibler divergence between Cauchy distributions", 2019
+    return (((p.scale + q.scale) ** 2 + (p.loc - q.loc) ** 2).log() - (4 * p.scale * q.scale).log())

@@ -42,6 +42,13 @@ def _cell(mode: str, x_part: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, 
     return (P.tanh(total) if mode == "RNN_TANH" else F.relu(total)), None
 
 
+def _permute_states(hx: Any, order: Tensor) -> Any:
+    """Initial states given in the caller's batch order, in the packed batch's (length-sorted) order."""
+    if isinstance(hx, (tuple, list)):
+        return type(hx)(state.index_select(1, order) for state in hx)
+    return hx.index_select(1, order)
+
+
 class RNNBase(Module):
     """The shared multi-layer, optionally bidirectional recurrent loop."""
 
@@ -91,14 +98,23 @@ class RNNBase(Module):
         w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), w_hr
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple:
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
-        if input.shape[-1] != self.input_size:
+    def forward(self, input: Any, hx: Any = None) -> tuple:
+        from .utils.rnn import PackedSequence, packed_to_padded, padded_to_packed
+        packed = isinstance(input, PackedSequence)
+        if packed:  # run on the padded batch (sorted by length), each sequence stopping at its own length
+            x, batch_sizes = packed_to_padded(input), [int(b) for b in input.batch_sizes.tolist()]
+            if hx is not None and input.sorted_indices is not None:
+                hx = _permute_states(hx, input.sorted_indices)
+            unbatched = False
+        else:
+            if input.ndim not in (2, 3):
+                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+            unbatched = input.ndim == 2
+            x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+            batch_sizes = None
+        if x.shape[-1] != self.input_size:
             raise RuntimeError(f"{type(self).__name__}: input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
-        unbatched = input.ndim == 2
-        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+                               f"{self.input_size}, got {x.shape[-1]}")
         length, batch = x.shape[0], x.shape[1]
         directions = 2 if self.bidirectional else 1
         h0, c0 = self._initial_state(hx, batch, directions, unbatched, x)
@@ -109,26 +125,40 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 index = layer * directions + direction
                 h, c = h0[index], (c0[index] if c0 is not None else None)
-                sequence = flip(x, 0) if direction else x
-                x_parts = F.linear(sequence, w_ih, b_ih)  # every step's input part in one product
-                steps = []
-                for t in range(length):
-                    h, c = _cell(self.mode, x_parts[t], h, c, w_hh, b_hh, w_hr)
-                    steps.append(h)
-                out = stack(steps, 0)
-                outputs.append(flip(out, 0) if direction else out)
+                x_parts = F.linear(x, w_ih, b_ih)  # every step's input part in one product
+                steps: list = [None] * length
+                for t in (reversed(range(length)) if direction else range(length)):
+                    active = batch if batch_sizes is None else batch_sizes[t]
+                    if active == batch:
+                        h, c = _cell(self.mode, x_parts[t], h, c, w_hh, b_hh, w_hr)
+                        steps[t] = h
+                        continue
+                    # the sequences that have ended keep their state; their outputs are zeros (padding)
+                    h_new, c_new = _cell(self.mode, x_parts[t][:active], h[:active],
+                                         None if c is None else c[:active], w_hh, b_hh, w_hr)
+                    h = cat([h_new, h[active:]], 0)
+                    c = None if c is None else cat([c_new, c[active:]], 0)
+                    steps[t] = cat([h_new, h_new.new_zeros((batch - active,) + tuple(h_new.shape[1:]))], 0)
+                outputs.append(stack(steps, 0))
                 final_h.append(h)
                 final_c.append(c)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         h_n = stack(final_h, 0)
-        output = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
-        if unbatched:
-            h_n = h_n.squeeze(1)
+        c_n = stack(final_c, 0) if self.mode == "LSTM" else None
+        if packed:
+            output = padded_to_packed(x, input)
+            if input.unsorted_indices is not None:
+                h_n = h_n.index_select(1, input.unsorted_indices)
+                c_n = None if c_n is None else c_n.index_select(1, input.unsorted_indices)
+        else:
+            output = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+            if unbatched:
+                h_n = h_n.squeeze(1)
+                c_n = None if c_n is None else c_n.squeeze(1)
         if self.mode == "LSTM":
-            c_n = stack(final_c, 0)
-            return output, (h_n, c_n.squeeze(1) if unbatched else c_n)
+            return output, (h_n, c_n)
         return output, h_n
 
     def _initial_state(self, hx: Any, batch: int, directions: int, unbatched: bool, x: Tensor) -> tuple:

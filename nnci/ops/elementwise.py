@@ -585,3 +585,15 @@ def bitwise_right_shift(input: Any, other: Any) -> Tensor:
     """input >> other (integers)"""
     a, b = promote(input, other, broadcast=True)
     return constant(xp.right_shift(a._array, b._array))
+
+
+def gcd(input: Tensor, other: Any) -> Tensor:
+    """the greatest common divisor, elementwise (integers)"""
+    a, b = promote(input, other)
+    return constant(xp.gcd(a._array, b._array))
+
+
+def lcm(input: Tensor, other: Any) -> Tensor:
+    """the least common multiple, elementwise (integers)"""
+    a, b = promote(input, other)
+    return constant(xp.lcm(a._array, b._array))

@@ -695,6 +695,57 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return Cholesky.apply(A, upper=upper)
 
 
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """X with (L L^T) X = B (L^T L when upper), from the Cholesky factor L"""
+    if upper:
+        return solve_triangular(L, solve_triangular(L.mT, B, upper=False), upper=True)
+    return solve_triangular(L.mT, solve_triangular(L, B, upper=False), upper=True)
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """the condition number ||A|| ||A^-1|| (p None or 2: the ratio of the extreme singular values)"""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        ratio = s[..., 0] / s[..., -1]
+        return ratio if p != -2 else 1 / ratio
+    return linalg_norm(A, p, dim=(-2, -1)) * linalg_norm(inv(A), p, dim=(-2, -1))
+
+
+class MatrixExp(Op):
+    """Y = e^A = sum A^k / k!;  dA = the Frechet derivative's adjoint, the top-right block of
+    exp([[A^T, g], [0, A^T]]) (Higham, Functions of Matrices, 2008, sec. 10.6)"""
+
+    def forward(self, a):
+        from scipy.linalg import expm
+        self.a = a
+        return xp.stack([expm(m) for m in a.reshape((-1,) + a.shape[-2:])]).reshape(a.shape).astype(a.dtype)
+
+    def backward(self, g):
+        from scipy.linalg import expm
+        n = self.a.shape[-1]
+        out = []
+        for m, gm in zip(self.a.reshape((-1, n, n)), g.reshape((-1, n, n))):
+            block = xp.zeros((2 * n, 2 * n), xp.float64)
+            block[:n, :n] = block[n:, n:] = m.T
+            block[:n, n:] = gm
+            out.append(expm(block)[:n, n:])
+        return (xp.stack(out).reshape(self.a.shape).astype(g.dtype),)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """e^A of square matrices (batched)"""
+    _square(A, "matrix_exp")
+    return MatrixExp.apply(A)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """columns x^(N-1), ..., x, 1 (increasing: 1, x, ..., x^(N-1))"""
+    from .shape import stack
+    n = x.shape[0] if N is None else N
+    powers = [x ** k if k else x * 0 + 1 for k in range(n)]
+    return stack(powers if increasing else powers[::-1], 1)
+
+
 def pinv(A: Tensor, *, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """the Moore-Penrose pseudo-inverse (for a full column rank A, (A^T A)^-1 A^T, differentiable)"""
     rank = xp.linalg.matrix_rank(A._array)

@@ -28,8 +28,23 @@ def _trigamma(x: Any) -> Any:
 
 # The functions the derivatives f' are written with: NumPy's on arrays (backward), nnci's on tensors (the
 # differentiable backward of create_graph=True, TENSOR_MATH below), so each f' is written once for both.
+def _scipy(name: str) -> Any:
+    """scipy.special.<name> on an array, in the array's dtype"""
+    def function(x: Any) -> Any:
+        import scipy.special
+        return getattr(scipy.special, name)(x).astype(x.dtype, copy=False)
+    function.__name__ = name
+    return function
+
+
+def _polygamma(n: int, x: Any) -> Any:
+    from scipy.special import polygamma
+    return polygamma(n, x).astype(x.dtype, copy=False)
+
+
 ARRAY_MATH = SimpleNamespace(exp=xp.exp, sign=xp.sign, cos=xp.cos, sin=xp.sin, sqrt=xp.sqrt, cosh=xp.cosh,
-                             sinh=xp.sinh, digamma=_psi, trigamma=_trigamma)
+                             sinh=xp.sinh, digamma=_psi, trigamma=_trigamma, polygamma=_polygamma,
+                             **{name: _scipy(name) for name in ("i0", "i0e", "i1", "i1e", "j0", "j1", "y0", "y1")})
 
 
 class Pointwise(Op):
@@ -575,9 +590,119 @@ def heaviside(input: Tensor, values: Any) -> Tensor:
     return constant(xp.heaviside(a._array, v._array))
 
 
-def _no_trigamma(x: Tensor) -> Tensor:
-    raise NotImplementedError("create_graph=True through digamma needs polygamma, which nnci does not have")
+# ----- special functions (torch.special) -----------------------------------------------------------------
+def _at_zero(x: Any, value: float, other: Any, m: Any) -> Any:
+    """other, but `value` where x = 0 (the limit of a ratio by x)"""
+    if m is ARRAY_MATH:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.where(x == 0, xp.asarray(value, x.dtype), other(xp.where(x == 0, 1, x)))
+    from .elementwise import where
+    return where(x == 0, value, other(where(x == 0, 1.0, x)))
+
+
+class I0(Pointwise):
+    """y = I_0(x), the modified Bessel function;  dx = g I_1(x)"""
+    f = staticmethod(_scipy("i0"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return m.i1(x)
+
+
+class I0e(Pointwise):
+    """y = e^-|x| I_0(x);  dx = g (I_1e(x) - sign(x) y)"""
+    saves_output = True
+    f = staticmethod(_scipy("i0e"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return m.i1e(x) - m.sign(x) * y
+
+
+class I1(Pointwise):
+    """y = I_1(x);  dx = g (I_0(x) - I_1(x) / x), 1/2 at 0"""
+    saves_output = True
+    f = staticmethod(_scipy("i1"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return _at_zero(x, 0.5, lambda safe: m.i0(x) - y / safe, m)
+
+
+class I1e(Pointwise):
+    """y = e^-|x| I_1(x);  dx = g (I_0e(x) - y (sign(x) + 1 / x)), 1/2 at 0"""
+    saves_output = True
+    f = staticmethod(_scipy("i1e"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return _at_zero(x, 0.5, lambda safe: m.i0e(x) - y * (m.sign(x) + 1 / safe), m)
+
+
+class BesselJ0(Pointwise):
+    """y = J_0(x);  dx = -g J_1(x)"""
+    f = staticmethod(_scipy("j0"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return -m.j1(x)
+
+
+class BesselJ1(Pointwise):
+    """y = J_1(x);  dx = g (J_0(x) - J_1(x) / x), 1/2 at 0"""
+    saves_output = True
+    f = staticmethod(_scipy("j1"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return _at_zero(x, 0.5, lambda safe: m.j0(x) - y / safe, m)
+
+
+class BesselY0(Pointwise):
+    """y = Y_0(x);  dx = -g Y_1(x)"""
+    f = staticmethod(_scipy("y0"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return -m.y1(x)
+
+
+class BesselY1(Pointwise):
+    """y = Y_1(x);  dx = g (Y_0(x) - Y_1(x) / x)"""
+    saves_output = True
+    f = staticmethod(_scipy("y1"))
+
+    @staticmethod
+    def df(x, y, m=ARRAY_MATH):
+        return m.y0(x) - y / x
+
+
+i0, i0e, i1, i1e = _unary(I0), _unary(I0e), _unary(I1), _unary(I1e)
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = _unary(BesselJ0), _unary(BesselJ1), _unary(BesselY0), _unary(BesselY1)
+
+
+class Polygamma(Op):
+    """y = psi^(n)(x);  dx = g psi^(n+1)(x)"""
+    saved_inputs = (0,)
+
+    def forward(self, x, n):
+        self.x, self.n = x, n
+        return _polygamma(n, x)
+
+    def backward(self, g):
+        return (g * _polygamma(self.n + 1, self.x),)
+
+    def vjp(self, g):
+        return (g * polygamma(self.n + 1, self.input_tensor(0, self.x)),)
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """the n-th derivative of digamma"""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return Polygamma.apply(floating(input), n=int(n))
 
 
 TENSOR_MATH = SimpleNamespace(exp=exp, sign=sign, cos=cos, sin=sin, sqrt=sqrt, cosh=cosh, sinh=sinh, digamma=digamma,
-                              trigamma=_no_trigamma)
+                              trigamma=lambda x: polygamma(1, x), polygamma=polygamma, i0=i0, i0e=i0e, i1=i1,
+                              i1e=i1e, j0=bessel_j0, j1=bessel_j1, y0=bessel_y0, y1=bessel_y1)

@@ -173,6 +173,23 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return constant(counts.astype(values.dtype))
 
 
+def histogram(input: Tensor, bins: Any = 100, *, range: Any = None, weight: Tensor | None = None,  # noqa: A002
+              density: bool = False) -> Any:
+    """(counts, bin edges) of input's values: `bins` equal bins over range (the data's range when None) or the
+    given edges"""
+    from ..return_types import histogram as result
+    values = input._array.reshape(-1)
+    edges = bins._array if isinstance(bins, Tensor) else bins
+    if isinstance(edges, int):  # equal bins, the edges rounded from float64 as torch's linspace gives them
+        low, high = range if range is not None else ((float(values.min()), float(values.max())) if values.size
+                                                     else (0.0, 1.0))
+        from ..creation import evenly_spaced
+        edges = evenly_spaced(low, high, edges + 1, values.dtype).astype(xp.float64)
+    counts, found = xp.histogram(values, bins=edges,
+                                 weights=None if weight is None else weight._array.reshape(-1), density=density)
+    return result(constant(counts.astype(values.dtype)), constant(found.astype(values.dtype)))
+
+
 def searchsorted(sorted_sequence: Tensor, values: Any, *, right: bool = False, side: str | None = None) -> Tensor:
     """where values would be inserted to keep sorted_sequence sorted (last dim)"""
     side = side or ("right" if right else "left")

@@ -4,10 +4,10 @@ from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adadelta, Adagrad, RMSprop, Rprop
-from .sgd import SGD
+from .sgd import ASGD, SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
-           "Rprop", "LBFGS", "lr_scheduler"]
+           "Rprop", "LBFGS", "ASGD", "lr_scheduler"]
 
 
 def __getattr__(name: str) -> object:

@@ -198,3 +198,47 @@ def test_losses_added_as_modules_match_torch():
             results.append((loss.item(), t.grad.numpy()))
         assert results[1][0] == pytest.approx(results[0][0], rel=1e-10)
         np.testing.assert_allclose(results[1][1], results[0][1], **TOL)
+
+
+@pytest.mark.parametrize("mode,kwargs", [("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", {}),
+                                         ("RNN", dict(bidirectional=True)), ("LSTM", dict(proj_size=2)),
+                                         ("GRU", dict(num_layers=2, batch_first=True))])
+@pytest.mark.parametrize("enforce_sorted", [False, True])
+def test_packed_sequences_through_recurrent_layers_match_torch(mode, kwargs, enforce_sorted):
+    rng = np.random.default_rng(len(mode))
+    lengths = [6, 4, 3, 1] if enforce_sorted else [3, 6, 1, 4]
+    batch_first = kwargs.get("batch_first", False)
+    x = rng.standard_normal((4, 6, 3) if batch_first else (6, 4, 3))
+    h0 = rng.standard_normal(((2 if kwargs.get("bidirectional") else 1) * kwargs.get("num_layers", 1), 4,
+                              kwargs.get("proj_size") or 5))
+    results = []
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, mode)(3, 5, **kwargs).double()
+    for lib in (torch, nnci):
+        model = reference
+        if lib is nnci:
+            model = getattr(nnci.nn, mode)(3, 5, **kwargs).to(nnci.float64)
+            model.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+        xt = lib.tensor(x, requires_grad=True)
+        packed = lib.nn.utils.rnn.pack_padded_sequence(xt, lib.tensor(lengths), batch_first=batch_first,
+                                                       enforce_sorted=enforce_sorted)
+        state = lib.tensor(h0) if mode != "LSTM" else None
+        out, h = model(packed, state)
+        padded, lens = lib.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=7)
+        last = h[0] if isinstance(h, tuple) else h
+        (padded.sum() * 2 + (last ** 2).sum()).backward()
+        results.append([padded.detach().numpy(), lens.numpy(), last.detach().numpy(), xt.grad.numpy(),
+                        packed.batch_sizes.numpy(), packed.data.detach().numpy()])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, **TOL)
+
+
+def test_pack_sequence_round_trip_and_errors_as_torch():
+    seqs = [np.arange(n, dtype=np.float64) for n in (4, 2, 3)]
+    for lib in (torch, nnci):
+        rnn = lib.nn.utils.rnn
+        packed = rnn.pack_sequence([lib.tensor(s) for s in seqs], enforce_sorted=False)
+        assert packed.batch_sizes.tolist() == [3, 3, 2, 1]
+        assert [t.tolist() for t in rnn.unpack_sequence(packed)] == [s.tolist() for s in seqs]
+        with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+            rnn.pack_sequence([lib.tensor(s) for s in seqs])

@@ -30,6 +30,8 @@ OPTIMIZERS = [
     ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=1e-2)),
     ("Rprop", dict(lr=1e-2)),
     ("Rprop", dict(lr=1e-2, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05), maximize=True)),
+    ("ASGD", dict(lr=1e-2, t0=2, weight_decay=1e-2)),
+    ("ASGD", dict(lr=5e-2, lambd=1e-2, alpha=0.5)),
 ]
 
 

@@ -10,6 +10,7 @@ from ...tensor import Tensor
 from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
+           "weight_norm", "remove_weight_norm",
            "vector_to_parameters", "rnn"]
 
 
@@ -92,3 +93,55 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             count = p.numel()
             p.copy_(vec[start:start + count].reshape(p.shape))
             start += count
+
+
+def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
+    """||v|| over every dim but `dim` (all of them for None), kept broadcastable to v"""
+    if dim is None:
+        return v.norm()
+    dim = dim % v.ndim
+    return v.norm(dim=tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
+
+
+class _WeightNorm:
+    """w = g v / ||v|| recomputed before each forward (Salimans & Kingma, NeurIPS 2016)."""
+
+    def __init__(self, name: str, dim: int | None) -> None:
+        self.name, self.dim = name, dim
+
+    def compute(self, module: Any) -> Tensor:
+        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
+        return v * (g / _norm_except_dim(v, self.dim))
+
+    def __call__(self, module: Any, inputs: Any) -> None:
+        setattr(module, self.name, self.compute(module))
+
+
+def weight_norm(module: Any, name: str = "weight", dim: int | None = 0) -> Any:
+    """Reparameterise module.<name> as <name>_g (its norm except along dim) times <name>_v / ||<name>_v||."""
+    from ..module import Parameter
+    weight = getattr(module, name)
+    if dim == -1:
+        dim = None
+    norm = _WeightNorm(name, dim)
+    del module._parameters[name]
+    module.register_parameter(name + "_g", Parameter(_norm_except_dim(weight, dim).detach().clone()))
+    module.register_parameter(name + "_v", Parameter(weight.detach().clone()))
+    setattr(module, name, norm.compute(module))
+    module._weight_norm_hook = (norm, module.register_forward_pre_hook(norm))
+    return module
+
+
+def remove_weight_norm(module: Any, name: str = "weight") -> Any:
+    """Undo weight_norm: <name> is a plain parameter again, with its current value."""
+    from ..module import Parameter
+    norm, handle = module.__dict__.pop("_weight_norm_hook", (None, None))
+    if norm is None or norm.name != name:
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    handle.remove()
+    weight = norm.compute(module).detach()
+    del module._parameters[name + "_g"], module._parameters[name + "_v"]
+    if name in module.__dict__:
+        del module.__dict__[name]
+    module.register_parameter(name, Parameter(weight))
+    return module
