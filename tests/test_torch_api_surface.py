@@ -270,16 +270,16 @@ def test_linear_algebra_extras_match_torch():
 def test_weight_norm_reparameterises_as_torch():
     results = []
     for lib in (torch, nnci):
-        layer = lib.nn.Conv2d(2, 3, 3)
+        layer = lib.nn.Conv2d(2, 3, 3).double()
         with lib.no_grad():
-            layer.weight.copy_(lib.tensor(np.linspace(-1, 1, 54, dtype=np.float32).reshape(3, 2, 3, 3)))
+            layer.weight.copy_(lib.tensor(np.linspace(-1, 1, 54).reshape(3, 2, 3, 3)))
             layer.bias.copy_(lib.tensor([0.1, -0.2, 0.3]))
         layer = lib.nn.utils.weight_norm(layer, dim=0)
         names = sorted(n for n, _ in layer.named_parameters())
-        layer(lib.ones(1, 2, 4, 4)).square().sum().backward()
+        layer(lib.ones(1, 2, 4, 4, dtype=lib.float64)).square().sum().backward()
         grads = [layer.weight_g.grad.numpy().copy(), layer.weight_v.grad.numpy().copy()]
         lib.nn.utils.remove_weight_norm(layer)
         results.append((names, grads, sorted(n for n, _ in layer.named_parameters())))
     assert results[1][0] == results[0][0] and results[1][2] == results[0][2]
     for ours, theirs in zip(results[1][1], results[0][1]):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
