@@ -27,6 +27,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import nnci  # noqa: E402
+from nnci import kernels  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -189,6 +190,7 @@ WORKLOADS = {
     "dncnn17_train_b16_40x40": lambda lib: train_step(lib, dncnn, (16, 1, 40, 40), same_shape_target),
     "unet4_fwd_bwd_1x4x128x128": lambda lib: forward_backward(lib, unet, (1, 4, 128, 128)),
     "vgg_train_b64_3x32x32": lambda lib: train_step(lib, vgg, (64, 3, 32, 32), class_target),
+    "dncnn17_infer_256x256": lambda lib: inference(lib, dncnn, (1, 1, 256, 256)),
     "dncnn17_infer_512x512": lambda lib: inference(lib, dncnn, (1, 1, 512, 512)),
     "small_cnn_train_b64_28x28": lambda lib: train_step(lib, small_cnn, (64, 1, 28, 28), class_target),
     "conv3x3_s1_64to64_b16_40x40": lambda lib: micro(lib, lambda F, x, w: F.conv2d(x, w, padding=1),
@@ -224,6 +226,8 @@ def time_workload(name: str, repeat: int, rounds: int = 2) -> dict:
     still spreads slow machine drift over both.
     """
     steps = {lib: WORKLOADS[name](lib) for lib in ("nnci", "torch")}
+    if kernels.compiled:  # "before": the same nnci on its NumPy strategies only (NNCI_KERNELS=reference)
+        steps["nnci_numpy"] = numpy_strategies(WORKLOADS[name]("nnci"))
     times: dict[str, list] = {lib: [] for lib in steps}
     for _ in range(rounds):
         for lib, step in steps.items():
@@ -234,6 +238,17 @@ def time_workload(name: str, repeat: int, rounds: int = 2) -> dict:
                 step()
                 times[lib].append(time.perf_counter() - start)
     return {lib: statistics.median(t) for lib, t in times.items()}
+
+
+def numpy_strategies(step):
+    """step run with the compiled strategies switched off (convolutions on the NumPy grid path)."""
+    def run():
+        kernels.compiled = False
+        try:
+            step()
+        finally:
+            kernels.compiled = True
+    return run
 
 
 def _status_kb(field: str) -> int:
@@ -314,20 +329,29 @@ def main() -> None:
         print(f"note: OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']} pins OpenBLAS's kernel for this run; without it "
               "OpenBLAS picks the one for this CPU (benchmarks/README.md)")
     results = []
-    header = f"{'workload':40s} {'nnci s':>9s} {'torch s':>9s} {'ratio':>6s} {'nnci MB':>8s} {'torch MB':>8s}"
+    header = (f"{'workload':40s} {'numpy s':>9s} {'nnci s':>9s} {'torch s':>9s} {'before':>6s} {'ratio':>6s} "
+              f"{'nnci MB':>8s} {'torch MB':>8s}")
+    print(f"kernels: {kernels.MODE} (compiled: {kernels.compiled}); 'numpy s' / 'before' = nnci on its NumPy "
+          "strategies only, same run")
     print(header)
     print("-" * len(header))
     for name in names:
         t = time_workload(name, args.repeat)
         row = {"workload": name, "nnci_s": t["nnci"], "torch_s": t["torch"], "ratio": t["torch"] / t["nnci"]}
+        if "nnci_numpy" in t:
+            row["nnci_numpy_s"], row["ratio_numpy"] = t["nnci_numpy"], t["torch"] / t["nnci_numpy"]
         if not args.no_memory:
             row["nnci_peak_mb"] = peak_memory_mb(name, "nnci")
             row["torch_peak_mb"] = peak_memory_mb(name, "torch")
         results.append(row)
         mem = (f"{row['nnci_peak_mb']:8.0f} {row['torch_peak_mb']:8.0f}" if not args.no_memory else "")
-        print(f"{name:40s} {row['nnci_s']:9.4f} {row['torch_s']:9.4f} {row['ratio']:6.2f} {mem}", flush=True)
+        before = (f"{row['nnci_numpy_s']:9.4f}", f"{row['ratio_numpy']:6.2f}") if "nnci_numpy_s" in row else (
+            f"{'-':>9s}", f"{'-':>6s}")
+        print(f"{name:40s} {before[0]} {row['nnci_s']:9.4f} {row['torch_s']:9.4f} {before[1]} {row['ratio']:6.2f} "
+              f"{mem}", flush=True)
     if args.json:
         meta = {"numpy": np.__version__, "torch": torch.__version__, "threads": 2, "repeat": args.repeat,
+                "kernels": kernels.MODE, "compiled": kernels.compiled,
                 "cpu": os.uname().machine, "blas": blas, "date": time.strftime("%Y-%m-%d %H:%M")}
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "results": results}, handle, indent=2)

@@ -110,11 +110,10 @@ def set_num_threads(count: int) -> None:
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {count!r}")
     _threads["count"] = count
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(count)
+    from . import kernels
+    kernels.set_threads(count)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(count, user_api="blas")
 
 
 def get_num_threads() -> int:

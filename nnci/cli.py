@@ -91,10 +91,23 @@ def figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _thread_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of threads, got {text!r}")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import TASKS
 
     parser = argparse.ArgumentParser(prog="nnci", description="Neural networks for computational imaging.")
+    parser.add_argument("--threads", type=_thread_count, default=None, metavar="N",
+                        help="threads for BLAS and the compiled kernels (default: all cores; 1 when several "
+                             "nnci commands share a machine)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="train a small CNN on the bundled digits and report test accuracy")
     demo_parser.add_argument("--epochs", type=int, default=8)
@@ -130,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         (getattr(args, "usage", None) or parser).print_help(sys.stderr)
         return 2
+    if args.threads is not None:
+        from .backend import set_num_threads
+        set_num_threads(args.threads)
     try:
         return args.run(args)
     except (UserError, WeightsFileError, ImageFileError, TrainingDiverged) as error:

@@ -22,7 +22,7 @@ from .nn.conv import Conv2d
 from .nn.module import Module
 from .nn.normalization import BatchNorm2d
 from .ops.activation import relu_array
-from .ops.conv import from_grid, grid_correlate, pad_to_grid
+from .kernels.conv_grid import from_grid, grid_correlate, pad_to_grid
 from .tensor import Tensor
 
 

@@ -309,7 +309,8 @@ def test_unbatched_inputs_give_torch_results(layer):
         y = module(x)
         y.sum().backward()
         return y, x.grad
-    assert_both(program, rtol=1e-5, atol=1e-6)
+    # float32 3x3 convolutions run Winograd: rounding error ~1e-5 of the output's scale (tests/test_kernels.py)
+    assert_both(program, rtol=1e-5, atol=2e-5 if layer == "conv2d" else 1e-6)
 
 
 # ----- seeds, checkpoints, optimizer and scheduler state ------------------------------------------------

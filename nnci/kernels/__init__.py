@@ -29,6 +29,10 @@ if MODE != "reference":
             raise ImportError("NNCI_KERNELS=numba but Numba is not installed: pip install numba, or set "
                               "NNCI_KERNELS=reference") from None
 compiled = numba is not None
+if compiled and "NUMBA_THREADING_LAYER" not in os.environ:
+    # Kernels call single-threaded BLAS from their own threads; OpenBLAS warns on every call made inside an
+    # OpenMP region, so the kernels' threads come from Numba's own pool instead.
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def jit(parallel: bool = False, **options: Any) -> Callable:
@@ -41,19 +45,25 @@ def jit(parallel: bool = False, **options: Any) -> Callable:
     return decorate
 
 
-def prange(*args: int) -> Any:
-    """numba.prange inside compiled kernels, range in plain Python."""
-    return range(*args)
-
-
-if compiled:
-    prange = numba.prange  # noqa: F811
+prange: Any = numba.prange if compiled else range  # parallel loops in compiled kernels, range in plain Python
 
 
 def set_threads(count: int) -> None:
     """Threads for the compiled kernels' parallel loops."""
     if compiled:
         numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+
+
+_blas: Any = None
+
+
+def single_threaded_blas() -> Any:
+    """A context in which BLAS calls run on one thread: the compiled kernels' own threads each call BLAS."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 def choose(fast: Callable, reference: Callable) -> Callable:

@@ -15,8 +15,12 @@ summed over input channels are 36 GEMMs, one per tile position e = (a, b):
 Backward: the input gradient is the same pipeline on g with the flipped, transposed kernel; the weight gradient is
 dU[e] = dM[e] @ V[e]^T with dM = A g_tile A^T (the output transform's adjoint) and dW = G^T dU G.
 
-Each transform is a Numba kernel with a NumPy reference twin (einsum over the tiles). The transforms are exact in
-real arithmetic; in float32 their rounding adds a relative error of about 1e-5 (tests/test_kernels.py measures it).
+The reference twins below compute each step over the whole batch with einsum and matmul, as the formulas read. The
+compiled pipeline does the same per block of tiles, so that a block's V and M (36 x channels x ~128 tiles) stay in
+the core's cache: each thread transforms a block, runs the 36 GEMMs on it with single-threaded BLAS, and
+transforms back, instead of streaming the whole V and M through memory between three passes. The transforms are
+exact in real arithmetic; in float32 their rounding adds a relative error of about 1e-5 (tests/test_kernels.py
+measures it).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import choose, jit, prange
+from . import choose, jit, prange, single_threaded_blas
 
 B_T = np.array([[4, 0, -5, 0, 1, 0],
                 [0, -4, -4, 1, 1, 0],
@@ -52,18 +56,58 @@ def tiles_for(out_hw: tuple[int, int]) -> tuple[int, int]:
 
 
 # ----- filter transform (small: numpy for both paths) ---------------------------------------------------
-def filter_transform(weight: Any) -> Any:
-    """U[(a, b), k, c] = (G w[k, c] G^T)[a, b], in float64 then cast (the filters are few)"""
+_G_KRON = np.kron(G, G)  # (36, 9): U[(a, b)] = sum_(i, j) G[a, i] G[b, j] w[i, j] as one matrix
+
+
+def filter_transform_reference(weight: Any) -> Any:
+    """U[(a, b), k, c] = (G w[k, c] G^T)[a, b]: one (K C, 9) @ (9, 36) GEMM"""
     k, c = weight.shape[:2]
-    u = np.einsum("ai,kcij,bj->abkc", G, weight.astype(np.float64), G)
-    return np.ascontiguousarray(u.reshape(WINDOW * WINDOW, k, c), dtype=weight.dtype)
+    u = weight.reshape(k * c, 9) @ _G_KRON.T.astype(weight.dtype)
+    return np.ascontiguousarray(u.T).reshape(WINDOW * WINDOW, k, c)
 
 
-def filter_transform_adjoint(du: Any) -> Any:
+def filter_transform_adjoint_reference(du: Any) -> Any:
     """dW[k, c] = G^T dU[:, k, c] G (the adjoint of filter_transform)"""
     k, c = du.shape[1:]
-    dw = np.einsum("ai,abkc,bj->kcij", G, du.reshape(WINDOW, WINDOW, k, c).astype(np.float64), G)
-    return dw.astype(du.dtype)
+    return (_G_KRON.T.astype(du.dtype) @ du.reshape(WINDOW * WINDOW, k * c)).T.reshape(k, c, 3, 3).copy()
+
+
+# The compiled twins keep the filter transforms off BLAS: a BLAS call wakes its thread pool, whose threads then
+# spin for a while on the cores that the next compiled kernel's threads need.
+@jit(parallel=True)
+def _filter_transform(w, kron, u):  # pragma: no cover - compiled
+    pairs = w.shape[0]
+    for pair in prange(pairs):
+        for e in range(36):
+            total = w.dtype.type(0)
+            for i in range(9):
+                total += kron[e, i] * w[pair, i]
+            u[e, pair] = total
+
+
+@jit(parallel=True)
+def _filter_transform_adjoint(du, kron, dw):  # pragma: no cover - compiled
+    pairs = du.shape[1]
+    for pair in prange(pairs):
+        for i in range(9):
+            total = du.dtype.type(0)
+            for e in range(36):
+                total += kron[e, i] * du[e, pair]
+            dw[pair, i] = total
+
+
+def filter_transform_fast(weight: Any) -> Any:
+    k, c = weight.shape[:2]
+    u = np.empty((WINDOW * WINDOW, k * c), weight.dtype)
+    _filter_transform(np.ascontiguousarray(weight).reshape(k * c, 9), _G_KRON.astype(weight.dtype), u)
+    return u.reshape(WINDOW * WINDOW, k, c)
+
+
+def filter_transform_adjoint_fast(du: Any) -> Any:
+    k, c = du.shape[1:]
+    dw = np.empty((k * c, 9), du.dtype)
+    _filter_transform_adjoint(np.ascontiguousarray(du).reshape(WINDOW * WINDOW, k * c), _G_KRON.astype(du.dtype), dw)
+    return dw.reshape(k, c, 3, 3)
 
 
 # ----- reference twins ----------------------------------------------------------------------------------
@@ -110,165 +154,211 @@ def output_transform_adjoint_reference(g: Any, tiles: tuple[int, int]) -> Any:
     return np.ascontiguousarray(dm.reshape(WINDOW * WINDOW, k, -1))
 
 
-# ----- compiled kernels: per (image, channel) plane, a row pass then a column pass per tile row ---------
+# ----- compiled pipeline --------------------------------------------------------------------------------
+# A block is `rows_per_block` tile rows of one image (tile rows past the image read zeros and are never written
+# out). Inside a block the transforms run a column pass (B^T d down the six window rows, over a whole padded row
+# at once) then a row pass (stride-4 reads along it), loops that LLVM vectorises.
 _2, _4, _5, _8 = np.float32(2), np.float32(4), np.float32(5), np.float32(8)
+SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts off the same cache sets
+BLOCK_TILES = 128
+SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts off the same cache sets  # tiles per block: V and M of a 64-channel block are 36 x 64 x 128 floats, ~1.2 MB each
 
 
-@jit(parallel=True)
-def _input_transform(x, top, left, th, tw, v):  # pragma: no cover - compiled
+@jit()
+def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t):  # pragma: no cover
     n_images, channels, height, width = x.shape
-    row_len = 4 * tw + 2
-    for plane in prange(n_images * channels):
-        n, c = plane // channels, plane % channels
-        rows = np.zeros((6, row_len), x.dtype)
-        t = np.empty((6, row_len), x.dtype)
-        for ty in range(th):
+    row_len = rows.shape[1]
+    for c in range(channels):
+        for row in range(row0, row0 + rows_per_block):
+            n, ty = row // th, row % th
+            if n >= n_images:  # past the last image: zero tiles
+                n, ty = 0, (height + top + 8) // 4
             for i in range(6):
                 r = 4 * ty + i - top
                 if 0 <= r < height:
-                    for q in range(row_len):
-                        col = q - left
-                        rows[i, q] = x[n, c, r, col] if 0 <= col < width else 0
+                    for col in range(left):
+                        rows[i, col] = 0
+                    for col in range(width):
+                        rows[i, col + left] = x[n, c, r, col]
+                    for col in range(width + left, row_len):
+                        rows[i, col] = 0
                 else:
-                    rows[i, :] = 0
-            for q in range(row_len):  # t = B^T d along the rows
-                d0, d1, d2, d3, d4, d5 = rows[0, q], rows[1, q], rows[2, q], rows[3, q], rows[4, q], rows[5, q]
+                    for col in range(row_len):
+                        rows[i, col] = 0
+            for q in range(4 * tw + 2):  # B^T d down the columns
+                d0, d1, d2, d3, d4 = rows[0, q], rows[1, q], rows[2, q], rows[3, q], rows[4, q]
                 t[0, q] = _4 * d0 - _5 * d2 + d4
                 t[1, q] = -_4 * (d1 + d2) + d3 + d4
                 t[2, q] = _4 * (d1 - d2) - d3 + d4
                 t[3, q] = _2 * (d3 - d1) - d2 + d4
                 t[4, q] = _2 * (d1 - d3) - d2 + d4
-                t[5, q] = _4 * d1 - _5 * d3 + d5
-            p0 = (n * th + ty) * tw
-            for a in range(6):  # then (B^T d) B along the columns of each tile
-                for tx in range(tw):
-                    q = 4 * tx
-                    d0, d1, d2, d3, d4, d5 = t[a, q], t[a, q + 1], t[a, q + 2], t[a, q + 3], t[a, q + 4], t[a, q + 5]
-                    v[6 * a, c, p0 + tx] = _4 * d0 - _5 * d2 + d4
-                    v[6 * a + 1, c, p0 + tx] = -_4 * (d1 + d2) + d3 + d4
-                    v[6 * a + 2, c, p0 + tx] = _4 * (d1 - d2) - d3 + d4
-                    v[6 * a + 3, c, p0 + tx] = _2 * (d3 - d1) - d2 + d4
-                    v[6 * a + 4, c, p0 + tx] = _2 * (d1 - d3) - d2 + d4
-                    v[6 * a + 5, c, p0 + tx] = _4 * d1 - _5 * d3 + d5
+                t[5, q] = _4 * d1 - _5 * d3 + rows[5, q]
+            p0 = (row - row0) * tw
+            for a in range(6):  # then (B^T d) B along the row, tile by tile
+                for q in range(tw):
+                    d0, d1, d2 = t[a, 4 * q], t[a, 4 * q + 1], t[a, 4 * q + 2]
+                    d3, d4, d5 = t[a, 4 * q + 3], t[a, 4 * q + 4], t[a, 4 * q + 5]
+                    v[6 * a, c * stride + offset + p0 + q] = _4 * d0 - _5 * d2 + d4
+                    v[6 * a + 1, c * stride + offset + p0 + q] = -_4 * (d1 + d2) + d3 + d4
+                    v[6 * a + 2, c * stride + offset + p0 + q] = _4 * (d1 - d2) - d3 + d4
+                    v[6 * a + 3, c * stride + offset + p0 + q] = _2 * (d3 - d1) - d2 + d4
+                    v[6 * a + 4, c * stride + offset + p0 + q] = _2 * (d1 - d3) - d2 + d4
+                    v[6 * a + 5, c * stride + offset + p0 + q] = _4 * d1 - _5 * d3 + d5
 
 
-@jit(parallel=True)
-def _output_transform(m, th, tw, bias, y):  # pragma: no cover - compiled
+@jit()
+def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: no cover - compiled
     n_images, channels, height, width = y.shape
-    row_len = 4 * tw
-    has_bias = bias.shape[0] > 0
-    for plane in prange(n_images * channels):
-        n, k = plane // channels, plane % channels
-        t = np.empty((6, row_len), y.dtype)
-        out = np.empty((4, row_len), y.dtype)
-        shift = bias[k] if has_bias else y.dtype.type(0)
-        for ty in range(th):
-            p0 = (n * th + ty) * tw
-            for a in range(6):  # M A along the columns of each tile
-                for tx in range(tw):
-                    p = p0 + tx
-                    m0, m1, m2 = m[6 * a, k, p], m[6 * a + 1, k, p], m[6 * a + 2, k, p]
-                    m3, m4, m5 = m[6 * a + 3, k, p], m[6 * a + 4, k, p], m[6 * a + 5, k, p]
-                    q = 4 * tx
-                    t[a, q] = m0 + (m1 + m2) + (m3 + m4)
-                    t[a, q + 1] = (m1 - m2) + _2 * (m3 - m4)
-                    t[a, q + 2] = (m1 + m2) + _4 * (m3 + m4)
-                    t[a, q + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
-            for q in range(row_len):  # then A^T (M A) along the rows
-                m0, m1, m2, m3, m4, m5 = t[0, q], t[1, q], t[2, q], t[3, q], t[4, q], t[5, q]
-                out[0, q] = m0 + (m1 + m2) + (m3 + m4) + shift
-                out[1, q] = (m1 - m2) + _2 * (m3 - m4) + shift
-                out[2, q] = (m1 + m2) + _4 * (m3 + m4) + shift
-                out[3, q] = (m1 - m2) + _8 * (m3 - m4) + m5 + shift
-            for i in range(4):
-                r = 4 * ty + i
-                if r < height:
-                    for col in range(width):
-                        y[n, k, r, col] = out[i, col]
+    pb = rows_per_block * tw
+    for k in range(channels):
+        shift = bias[k] if bias.shape[0] > 0 else y.dtype.type(0)
+        for row in range(row0, min(row0 + rows_per_block, n_images * th)):
+            n, ty = row // th, row % th
+            p0 = (row - row0) * tw
+            for a in range(6):  # M A along the row, 4 values per tile
+                for q in range(tw):
+                    p = p0 + q
+                    m0, m1, m2 = m[6 * a, k * pb + p], m[6 * a + 1, k * pb + p], m[6 * a + 2, k * pb + p]
+                    m3, m4, m5 = m[6 * a + 3, k * pb + p], m[6 * a + 4, k * pb + p], m[6 * a + 5, k * pb + p]
+                    t[a, 4 * q] = m0 + (m1 + m2) + (m3 + m4)
+                    t[a, 4 * q + 1] = (m1 - m2) + _2 * (m3 - m4)
+                    t[a, 4 * q + 2] = (m1 + m2) + _4 * (m3 + m4)
+                    t[a, 4 * q + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
+            for col in range(width):  # then A^T (M A) down the columns
+                m0, m1, m2 = t[0, col], t[1, col], t[2, col]
+                m3, m4, m5 = t[3, col], t[4, col], t[5, col]
+                out[0, col] = m0 + (m1 + m2) + (m3 + m4) + shift
+                out[1, col] = (m1 - m2) + _2 * (m3 - m4) + shift
+                out[2, col] = (m1 + m2) + _4 * (m3 + m4) + shift
+                out[3, col] = (m1 - m2) + _8 * (m3 - m4) + m5 + shift
+            for i in range(min(4, height - 4 * ty)):
+                for col in range(width):
+                    y[n, k, 4 * ty + i, col] = out[i, col]
 
 
-@jit(parallel=True)
-def _output_transform_adjoint(g, th, tw, dm):  # pragma: no cover - compiled
+@jit()
+def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, rows, t):  # pragma: no cover
     n_images, channels, height, width = g.shape
-    row_len = 4 * tw
-    for plane in prange(n_images * channels):
-        n, k = plane // channels, plane % channels
-        rows = np.zeros((4, row_len), g.dtype)
-        t = np.empty((6, row_len), g.dtype)
-        for ty in range(th):
+    for k in range(channels):
+        for row in range(row0, row0 + rows_per_block):
+            n, ty = row // th, row % th
             for i in range(4):
                 r = 4 * ty + i
-                if r < height:
+                if r < height and n < n_images:
                     for col in range(width):
                         rows[i, col] = g[n, k, r, col]
+                    for col in range(width, 4 * tw):
+                        rows[i, col] = 0
                 else:
-                    rows[i, :] = 0
-            for q in range(row_len):  # t = A g along the rows
-                g0, g1, g2, g3 = rows[0, q], rows[1, q], rows[2, q], rows[3, q]
-                t[0, q] = g0
-                t[1, q] = (g0 + g2) + (g1 + g3)
-                t[2, q] = (g0 + g2) - (g1 + g3)
-                t[3, q] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                t[4, q] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                t[5, q] = g3
-            p0 = (n * th + ty) * tw
-            for a in range(6):  # then (A g) A^T along the columns of each tile
-                for tx in range(tw):
-                    q = 4 * tx
-                    g0, g1, g2, g3 = t[a, q], t[a, q + 1], t[a, q + 2], t[a, q + 3]
-                    p = p0 + tx
-                    dm[6 * a, k, p] = g0
-                    dm[6 * a + 1, k, p] = (g0 + g2) + (g1 + g3)
-                    dm[6 * a + 2, k, p] = (g0 + g2) - (g1 + g3)
-                    dm[6 * a + 3, k, p] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                    dm[6 * a + 4, k, p] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                    dm[6 * a + 5, k, p] = g3
+                    for col in range(4 * tw):
+                        rows[i, col] = 0
+            for col in range(4 * tw):  # A g down the columns
+                g0, g1, g2, g3 = rows[0, col], rows[1, col], rows[2, col], rows[3, col]
+                t[0, col] = g0
+                t[1, col] = (g0 + g2) + (g1 + g3)
+                t[2, col] = (g0 + g2) - (g1 + g3)
+                t[3, col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                t[4, col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                t[5, col] = g3
+            p0 = (row - row0) * tw
+            for a in range(6):  # then (A g) A^T along the row
+                for q in range(tw):
+                    g0, g1, g2, g3 = t[a, 4 * q], t[a, 4 * q + 1], t[a, 4 * q + 2], t[a, 4 * q + 3]
+                    p = p0 + q
+                    dm[6 * a, k * stride + offset + p] = g0
+                    dm[6 * a + 1, k * stride + offset + p] = (g0 + g2) + (g1 + g3)
+                    dm[6 * a + 2, k * stride + offset + p] = (g0 + g2) - (g1 + g3)
+                    dm[6 * a + 3, k * stride + offset + p] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                    dm[6 * a + 4, k * stride + offset + p] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                    dm[6 * a + 5, k * stride + offset + p] = g3
 
 
-def input_transform_fast(x: Any, top: int, left: int, tiles: tuple[int, int]) -> Any:
-    v = np.empty((WINDOW * WINDOW, x.shape[1], x.shape[0] * tiles[0] * tiles[1]), x.dtype)
-    _input_transform(np.ascontiguousarray(x), top, left, tiles[0], tiles[1], v)
-    return v
+@jit(parallel=True)
+def _correlate(x, u, bias, top, left, th, tw, rows_per_block, workers, y):  # pragma: no cover - compiled
+    channels, out_channels = x.shape[1], u.shape[1]
+    blocks = -(-(x.shape[0] * th) // rows_per_block)
+    pb = rows_per_block * tw
+    for worker in prange(workers):
+        v = np.empty((36, channels * pb + SLAB_PAD), x.dtype)
+        m = np.empty((36, out_channels * pb + SLAB_PAD), x.dtype)
+        rows = np.empty((6, 4 * tw + 8), x.dtype)
+        t = np.empty((6, 4 * tw + 8), x.dtype)
+        out = np.empty((4, 4 * tw), x.dtype)
+        for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
+            _input_block(x, b * rows_per_block, rows_per_block, th, top, left, tw, v, pb, 0, rows, t)
+            for e in range(36):
+                np.dot(u[e], v[e, :channels * pb].reshape(channels, pb), m[e, :out_channels * pb].reshape(out_channels, pb))
+            _output_block(m, b * rows_per_block, rows_per_block, th, tw, bias, y, t, out)
 
 
-def output_transform_fast(m: Any, out_shape: tuple[int, int, int, int], tiles: tuple[int, int],
-                          bias: Any = None) -> Any:
-    y = np.empty(out_shape, m.dtype)
-    _output_transform(m, tiles[0], tiles[1], np.zeros(0, m.dtype) if bias is None else bias.astype(m.dtype), y)
+@jit(parallel=True)
+def _transform_for_weight_grad(x, g, top, left, th, tw, rows_per_block, workers, v, dm):  # pragma: no cover
+    rows_total = x.shape[0] * th
+    blocks = -(-rows_total // rows_per_block)
+    count = rows_total * tw
+    for worker in prange(workers):
+        rows = np.empty((6, 4 * tw + 8), x.dtype)
+        t = np.empty((6, 4 * tw + 8), x.dtype)
+        for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
+            row0 = b * rows_per_block
+            run = min(rows_per_block, rows_total - row0)
+            _input_block(x, row0, run, th, top, left, tw, v, count, row0 * tw, rows, t)
+            _output_adjoint_block(g, row0, run, th, tw, dm, count, row0 * tw, rows, t)
+
+
+def _blocking(images: int, tiles: tuple[int, int], target: int) -> tuple[int, int]:
+    """(tile rows per block, workers): blocks of about `target` tiles (running on across images), but at least
+    one block per thread."""
+    import numba
+    threads, rows = numba.get_num_threads(), images * tiles[0]
+    rows_per_block = max(1, min(round(target / tiles[1]), -(-rows // threads)))
+    return rows_per_block, max(1, min(threads, -(-rows // rows_per_block)))
+
+
+def correlate3x3_fast(x: Any, weight: Any, pads: tuple[int, int], out_hw: tuple[int, int], bias: Any = None) -> Any:
+    """y = x (*) w + b for a 3x3 kernel at stride 1 in float32, x padded by pads = (top, left), each 0..2 (the
+    bottom/right pads follow from out_hw)"""
+    tiles = tiles_for(out_hw)
+    rows_per_block, workers = _blocking(x.shape[0], tiles, BLOCK_TILES)
+    y = np.empty((x.shape[0], weight.shape[0]) + tuple(out_hw), x.dtype)
+    shift = np.zeros(0, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+    with single_threaded_blas():  # the threads are the blocks': each runs its own GEMMs
+        _correlate(np.ascontiguousarray(x), filter_transform_fast(weight), shift, pads[0], pads[1], tiles[0], tiles[1],
+                   rows_per_block, workers, y)
     return y
 
 
-def output_transform_adjoint_fast(g: Any, tiles: tuple[int, int]) -> Any:
-    n, k = g.shape[:2]
-    dm = np.empty((WINDOW * WINDOW, k, n * tiles[0] * tiles[1]), g.dtype)
-    _output_transform_adjoint(np.ascontiguousarray(g), tiles[0], tiles[1], dm)
-    return dm
-
-
-def _output_transform_reference_with_bias(m: Any, out_shape: tuple[int, int, int, int], tiles: tuple[int, int],
-                                          bias: Any = None) -> Any:
-    y = output_transform_reference(m, out_shape, tiles)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1).astype(y.dtype)
-
-
-input_transform = choose(input_transform_fast, input_transform_reference)
-output_transform = choose(output_transform_fast, _output_transform_reference_with_bias)
-output_transform_adjoint = choose(output_transform_adjoint_fast, output_transform_adjoint_reference)
-
-
-# ----- the convolution and its gradients ----------------------------------------------------------------
-def correlate3x3(x: Any, weight: Any, pads: tuple[int, int], out_hw: tuple[int, int], bias: Any = None) -> Any:
-    """y = x (*) w for a 3x3 kernel at stride 1, x padded by pads = (top, left) (the bottom/right pads follow
-    from out_hw)"""
-    tiles = tiles_for(out_hw)
-    v = input_transform(x, pads[0], pads[1], tiles)
-    m = np.matmul(filter_transform(weight), v)
-    return output_transform(m, (x.shape[0], weight.shape[0]) + tuple(out_hw), tiles, bias)
-
-
-def weight_grad3x3(g: Any, x: Any, pads: tuple[int, int]) -> Any:
-    """dW[k, c, i, j] = sum_{n, y, x} g[n, k, y, x] x_padded[n, c, y + i, x + j], in the Winograd domain"""
+def weight_grad3x3_fast(g: Any, x: Any, pads: tuple[int, int]) -> Any:
+    """dW[k, c, i, j] = sum_{n, y, x} g[n, k, y, x] x_padded[n, c, y + i, x + j] as dU = dM V^T: the transforms
+    of the whole batch (compiled, threads over tile rows), then 36 GEMMs contracting over all tiles (BLAS)"""
     tiles = tiles_for(g.shape[2:])
-    v = input_transform(x, pads[0], pads[1], tiles)
-    dm = output_transform_adjoint(g, tiles)
-    return filter_transform_adjoint(np.matmul(dm, v.transpose(0, 2, 1)))
+    count = x.shape[0] * tiles[0] * tiles[1]
+    rows_per_block, workers = _blocking(x.shape[0], tiles, BLOCK_TILES)
+    v = np.empty((WINDOW * WINDOW, x.shape[1], count), x.dtype)
+    dm = np.empty((WINDOW * WINDOW, g.shape[1], count), x.dtype)
+    _transform_for_weight_grad(np.ascontiguousarray(x), np.ascontiguousarray(g), pads[0], pads[1], tiles[0],
+                               tiles[1], rows_per_block, workers, v.reshape(WINDOW * WINDOW, -1),
+                               dm.reshape(WINDOW * WINDOW, -1))
+    return filter_transform_adjoint_fast(np.matmul(dm, v.transpose(0, 2, 1)))
+
+
+# ----- the convolution and its gradients, reference twins -----------------------------------------------
+def correlate3x3_reference(x: Any, weight: Any, pads: tuple[int, int], out_hw: tuple[int, int],
+                           bias: Any = None) -> Any:
+    """y = A^T [U * V] A tile by tile, over the whole batch at once"""
+    tiles = tiles_for(out_hw)
+    m = np.matmul(filter_transform_reference(weight), input_transform_reference(x, pads[0], pads[1], tiles))
+    y = output_transform_reference(m, (x.shape[0], weight.shape[0]) + tuple(out_hw), tiles)
+    return y if bias is None else y + np.asarray(bias, y.dtype).reshape(1, -1, 1, 1)
+
+
+def weight_grad3x3_reference(g: Any, x: Any, pads: tuple[int, int]) -> Any:
+    """dW = G^T (dM V^T) G over the whole batch at once"""
+    tiles = tiles_for(g.shape[2:])
+    v = input_transform_reference(x, pads[0], pads[1], tiles)
+    dm = output_transform_adjoint_reference(g, tiles)
+    return filter_transform_adjoint_reference(np.matmul(dm, v.transpose(0, 2, 1)))
+
+
+correlate3x3 = choose(correlate3x3_fast, correlate3x3_reference)
+weight_grad3x3 = choose(weight_grad3x3_fast, weight_grad3x3_reference)

@@ -231,6 +231,7 @@ def test_dropout_scales_kept_values_and_passes_in_eval():
 @pytest.mark.parametrize("seed", range(10))
 def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     """The grid kernels (stride 1) against the im2col kernels at array level, and the ops against torch."""
+    from nnci.kernels import conv_grid as G
     from nnci.ops import conv as C
     rng = np.random.default_rng(500 + seed)
     groups = int(rng.choice([1, 2]))
@@ -241,16 +242,16 @@ def test_stride1_grid_path_matches_im2col_path_and_torch(seed):
     x = rng.standard_normal((n, cin // groups, h, w))
     weight = rng.standard_normal((cout, cin // groups) + k)
     y_im2col, cols = C.conv_forward(x, weight, (1, 1), dilation)
-    xf, grid_hw = C.pad_to_grid(x, (0, 0, 0, 0))
-    y_grid = C.from_grid(C.grid_correlate(xf, weight, grid_hw, dilation), n, grid_hw, y_im2col.shape[2:])
+    xf, grid_hw = G.pad_to_grid(x, (0, 0, 0, 0))
+    y_grid = G.from_grid(G.grid_correlate(xf, weight, grid_hw, dilation), n, grid_hw, y_im2col.shape[2:])
     np.testing.assert_allclose(y_grid, y_im2col, rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y_im2col.shape)
-    span = C.grid_span(n * h * w, k, dilation, w)
-    gq, gq_hw = C.pad_to_grid(g, C.adjoint_pads((0, 0, 0, 0), k, dilation))
-    dx_grid = C.from_grid(C.grid_correlate(gq, C.flipped_transpose(weight), gq_hw, dilation), n, gq_hw, (h, w))
+    span = G.grid_span(n * h * w, k, dilation, w)
+    gq, gq_hw = G.pad_to_grid(g, C.adjoint_pads((0, 0, 0, 0), k, dilation))
+    dx_grid = G.from_grid(G.grid_correlate(gq, C.flipped_transpose(weight), gq_hw, dilation), n, gq_hw, (h, w))
     np.testing.assert_allclose(dx_grid, C.conv_input_grad(g, weight, grid_hw, (1, 1), dilation), rtol=1e-12, atol=1e-12)
-    gf = C.grad_to_grid(g, grid_hw, span)
-    np.testing.assert_allclose(C.grid_weight_grad(gf, xf, k, grid_hw, dilation),
+    gf = G.grad_to_grid(g, grid_hw, span)
+    np.testing.assert_allclose(G.grid_weight_grad(gf, xf, k, grid_hw, dilation),
                                C.conv_weight_grad(g, cols, weight.shape), rtol=1e-12, atol=1e-12)
     xs = rng.standard_normal((n, cin, h, w))
     ws = rng.standard_normal((cout, cin // groups) + k)
@@ -292,6 +293,7 @@ def test_stride1_grid_shares_pads_between_neighbours(seed):
     """pad_to_grid's stride-1 layout: every padded pixel of every image at column n Hq Wq + r Wq + c, the gap
     between rows (images) narrower than both pads together when the kernel's reach allows it, and every valid
     output inside its own row of the period and inside the span, so no output aliases another."""
+    from nnci.kernels import conv_grid as G
     from nnci.ops import conv as C
     rng = np.random.default_rng(900 + seed)
     n, c, h, w = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(3, 9)), int(rng.integers(3, 9))
@@ -299,7 +301,7 @@ def test_stride1_grid_shares_pads_between_neighbours(seed):
     reach = C.kernel_reach(kernel, dilation)
     pads = tuple(int(p) for p in rng.integers(0, 4, 4))  # below, at and beyond the reach, asymmetric
     x = rng.standard_normal((n, c, h, w))
-    grid, (hq, wq) = C.pad_to_grid(x, pads, reach=reach)
+    grid, (hq, wq) = G.pad_to_grid(x, pads, reach=reach)
     padded = np.pad(x, ((0, 0), (0, 0), pads[:2], pads[2:]))
     hp, wp = padded.shape[2:]
     rows, cols = np.meshgrid(np.arange(hp), np.arange(wp), indexing="ij")
@@ -307,7 +309,7 @@ def test_stride1_grid_shares_pads_between_neighbours(seed):
         np.testing.assert_array_equal(grid[:, image * hq * wq + rows * wq + cols], padded[image])
     ho, wo = hp - reach[0], wp - reach[1]
     assert ho <= hq and wo <= wq, "outputs of one row (image) would land in the next"
-    span = C.grid_span(grid.shape[1], kernel, dilation, wq)
+    span = G.grid_span(grid.shape[1], kernel, dilation, wq)
     assert (n - 1) * hq * wq + (ho - 1) * wq + wo <= span
     assert (hq, wq) == (h + max(pads[0], pads[1], pads[0] + pads[1] - reach[0]),
                         w + max(pads[2], pads[3], pads[2] + pads[3] - reach[1]))

@@ -1,0 +1,171 @@
+"""Compiled kernels against their NumPy reference twins and against torch, on random shapes and odd sizes.
+
+float32 Winograd tolerance: the transforms are exact in real arithmetic, but B^T d B scales values by up to ~100
+and A^T M A sums 36 products, so rounding adds a relative error (max |error| / max |torch|) of about 1e-5 at 64
+channels (measured 5e-6 to 1.2e-5 over shapes up to 512x512); the tests allow 5e-5, and a wrong tap or a
+misplaced tile gives errors of order 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import nnci
+from nnci import kernels
+from nnci.kernels import winograd as wg
+from nnci.ops import conv as C
+
+WINOGRAD_TOLERANCE = 5e-5
+compiled_only = pytest.mark.skipif(not kernels.compiled, reason="NNCI_KERNELS=reference: no compiled kernels")
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def random_case(seed: int):
+    rng = np.random.default_rng(seed)
+    n, c, k = int(rng.integers(1, 4)), int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    h, w = int(rng.integers(3, 23)), int(rng.integers(3, 23))
+    top, bottom, left, right = (int(p) for p in rng.integers(0, 3, size=4))
+    if h + top + bottom < 3 or w + left + right < 3:
+        top = bottom = left = right = 1
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    weight = rng.standard_normal((k, c, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    return rng, x, weight, bias, (top, bottom, left, right)
+
+
+def torch_conv(x, weight, bias, pads, g=None):
+    top, bottom, left, right = pads
+    xt = torch.nn.functional.pad(torch.from_numpy(x), (left, right, top, bottom)).requires_grad_()
+    wt = torch.from_numpy(weight).requires_grad_()
+    y = torch.nn.functional.conv2d(xt, wt, torch.from_numpy(bias))
+    if g is None:
+        return y.detach().numpy()
+    y.backward(torch.from_numpy(g))
+    dx = xt.grad[:, :, top:top + x.shape[2], left:left + x.shape[3]]
+    return y.detach().numpy(), dx.numpy(), wt.grad.numpy()
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_winograd_reference_matches_torch(seed):
+    """The readable twin (einsum over all tiles) computes the convolution and its weight gradient."""
+    rng, x, weight, bias, pads = random_case(seed)
+    out_hw = (x.shape[2] + pads[0] + pads[1] - 2, x.shape[3] + pads[2] + pads[3] - 2)
+    g = rng.standard_normal((x.shape[0], weight.shape[0]) + out_hw).astype(np.float32)
+    y_t, _, dw_t = torch_conv(x, weight, bias, pads, g)
+    y = wg.correlate3x3_reference(x, weight, (pads[0], pads[2]), out_hw, bias)
+    assert y.shape == y_t.shape
+    assert relative_error(y, y_t) < WINOGRAD_TOLERANCE
+    assert relative_error(wg.weight_grad3x3_reference(g, x, (pads[0], pads[2])), dw_t) < WINOGRAD_TOLERANCE
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(16))
+def test_winograd_compiled_matches_reference_and_torch(seed):
+    """The blocked compiled pipeline gives the twin's result, for odd sizes and every pad 0..2."""
+    rng, x, weight, bias, pads = random_case(100 + seed)
+    out_hw = (x.shape[2] + pads[0] + pads[1] - 2, x.shape[3] + pads[2] + pads[3] - 2)
+    g = rng.standard_normal((x.shape[0], weight.shape[0]) + out_hw).astype(np.float32)
+    y_t, _, dw_t = torch_conv(x, weight, bias, pads, g)
+    y = wg.correlate3x3_fast(x, weight, (pads[0], pads[2]), out_hw, bias)
+    y_ref = wg.correlate3x3_reference(x, weight, (pads[0], pads[2]), out_hw, bias)
+    assert relative_error(y, y_ref) < WINOGRAD_TOLERANCE
+    assert relative_error(y, y_t) < WINOGRAD_TOLERANCE
+    dw = wg.weight_grad3x3_fast(g, x, (pads[0], pads[2]))
+    assert relative_error(dw, wg.weight_grad3x3_reference(g, x, (pads[0], pads[2]))) < WINOGRAD_TOLERANCE
+    assert relative_error(dw, dw_t) < WINOGRAD_TOLERANCE
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 64, 41, 37), (1, 16, 24, 130, 67)])
+def test_winograd_tolerance_at_depth(shape):
+    """64 channels and images of several blocks (more tile rows than one block holds): the stated tolerance."""
+    n, c, k, h, w = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    weight = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    g = rng.standard_normal((n, k, h, w)).astype(np.float32)
+    y_t, _, dw_t = torch_conv(x, weight, bias, (1, 1, 1, 1), g)
+    assert relative_error(wg.correlate3x3(x, weight, (1, 1), (h, w), bias), y_t) < WINOGRAD_TOLERANCE
+    assert relative_error(wg.weight_grad3x3(g, x, (1, 1)), dw_t) < WINOGRAD_TOLERANCE
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(10))
+def test_conv2d_takes_winograd_and_matches_torch(seed, monkeypatch):
+    """nnci.nn.functional.conv2d on a float32 3x3 stride-1 layer runs Winograd forward and backward (the grid
+    path disabled to prove it), and y, dx, dW, db match torch within the stated tolerance."""
+    def unused(*args, **kwargs):
+        raise AssertionError("the grid path ran")
+    monkeypatch.setattr(C, "grid_correlate", unused)
+    monkeypatch.setattr(C, "grid_weight_grad", unused)
+    monkeypatch.setattr(C, "WINOGRAD_MIN_CHANNELS", 1)  # small layers too, to test the op's plumbing
+    monkeypatch.setattr(C, "WINOGRAD_MIN_TILES", 1)
+    rng, x, weight, bias, pads = random_case(200 + seed)
+    padding = (pads[0], pads[2])
+    pads = (pads[0], pads[0], pads[2], pads[2])
+    out_hw = (x.shape[2] + 2 * pads[0] - 2, x.shape[3] + 2 * pads[2] - 2)
+    if min(out_hw) < 1:
+        return
+    g = rng.standard_normal((x.shape[0], weight.shape[0]) + out_hw).astype(np.float32)
+    y_t, dx_t, dw_t = torch_conv(x, weight, bias, pads, g)
+    xn, wn, bn = (nnci.tensor(a, requires_grad=True) for a in (x, weight, bias))
+    y = nnci.nn.functional.conv2d(xn, wn, bn, padding=padding)
+    y.backward(nnci.tensor(g))
+    assert relative_error(y.detach().numpy(), y_t) < WINOGRAD_TOLERANCE
+    assert relative_error(xn.grad.numpy(), dx_t) < WINOGRAD_TOLERANCE
+    assert relative_error(wn.grad.numpy(), dw_t) < WINOGRAD_TOLERANCE
+    assert relative_error(bn.grad.numpy(), g.sum(axis=(0, 2, 3))) < 1e-5
+
+
+def test_float64_keeps_the_exact_path():
+    """float64 convolutions never take Winograd: they match torch to float64 rounding."""
+    rng = np.random.default_rng(7)
+    x, weight = rng.standard_normal((2, 5, 11, 9)), rng.standard_normal((4, 5, 3, 3))
+    y = nnci.nn.functional.conv2d(nnci.tensor(x), nnci.tensor(weight), padding=1).numpy()
+    y_t = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), padding=1).numpy()
+    assert relative_error(y, y_t) < 1e-13
+
+
+def test_winograd_applies_only_where_it_is_exact_enough_and_pays():
+    x32, w32 = np.zeros((2, 32, 64, 64), np.float32), np.zeros((32, 32, 3, 3), np.float32)
+    applies = C._winograd_applies
+    assert applies(x32, w32, (1, 1), (1, 1, 1, 1), (1, 1), 1) == kernels.compiled
+    assert not applies(x32.astype(np.float64), w32.astype(np.float64), (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    assert not applies(x32, w32, (2, 2), (1, 1, 1, 1), (1, 1), 1)
+    assert not applies(x32, w32, (1, 1), (1, 1, 1, 1), (2, 2), 1)
+    assert not applies(x32, w32, (1, 1), (3, 3, 3, 3), (1, 1), 1)
+    assert not applies(x32, np.zeros((32, 32, 5, 5), np.float32), (1, 1), (2, 2, 2, 2), (1, 1), 1)
+    assert not applies(x32[:, :1], np.zeros((32, 1, 3, 3), np.float32), (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    assert not applies(x32[:1, :, :16, :16], w32, (1, 1), (1, 1, 1, 1), (1, 1), 1)  # 16 tiles: too few
+
+
+def test_kernel_mode_is_reported():
+    assert kernels.MODE in kernels.MODES
+    assert kernels.compiled == (kernels.MODE != "reference" and kernels.numba is not None)
+
+
+def test_set_num_threads_sets_blas_and_the_kernels():
+    from threadpoolctl import threadpool_info
+    before = nnci.get_num_threads()
+    try:
+        nnci.set_num_threads(1)
+        assert nnci.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        if kernels.compiled:
+            assert kernels.numba.get_num_threads() == 1
+    finally:
+        nnci.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive integer"):
+        nnci.set_num_threads(0)
+
+
+def test_cli_threads_option_is_checked(capsys):
+    from nnci.cli import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--threads", "0", "demo"])
+    assert exit_info.value.code == 2
+    assert "--threads" in capsys.readouterr().err
