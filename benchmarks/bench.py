@@ -31,7 +31,7 @@ from nnci import kernels  # noqa: E402
 
 torch.set_num_threads(2)
 
-# One small parallel op starts torch's OpenMP pool properly. Measured (session 2): until torch has run an op,
+# One small parallel op starts torch's OpenMP pool properly. Measured (commit 936d9e5): until torch has run an op,
 # its freshly configured threads hold the second core, and any other threaded work in this process ran 2x
 # slower; after one op they sleep as they should.
 torch.ones(256, 256) @ torch.ones(256, 256)
@@ -240,6 +240,30 @@ def time_workload(name: str, repeat: int, rounds: int = 2) -> dict:
     return {lib: statistics.median(t) for lib, t in times.items()}
 
 
+def workload_flops(name: str) -> int:
+    """Floating-point operations of one step (convolutions and matrix products, forward and backward), counted
+    by torch's FlopCounterMode on the torch step: the same work nnci does."""
+    from torch.utils.flop_counter import FlopCounterMode
+    step = WORKLOADS[name]("torch")
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def gemm_peak_gflops(size: int = 2048, repeat: int = 5) -> float:
+    """The machine's float32 GEMM rate through NumPy's BLAS (best of `repeat` square products)."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeat))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def numpy_strategies(step):
     """step run with the compiled strategies switched off (convolutions on the NumPy grid path)."""
     def run():
@@ -328,9 +352,12 @@ def main() -> None:
     if blas.get("OPENBLAS_CORETYPE"):
         print(f"note: OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']} pins OpenBLAS's kernel for this run; without it "
               "OpenBLAS picks the one for this CPU (benchmarks/README.md)")
+    peak = gemm_peak_gflops()
+    print(f"GEMM peak (2048^2 float32, NumPy BLAS, 2 threads): {peak:.0f} GFLOP/s; GF/s columns = the step's "
+          "convolution and matmul FLOPs / time")
     results = []
     header = (f"{'workload':40s} {'numpy s':>9s} {'nnci s':>9s} {'torch s':>9s} {'before':>6s} {'ratio':>6s} "
-              f"{'nnci MB':>8s} {'torch MB':>8s}")
+              f"{'nnci GF/s':>9s} {'torch GF/s':>10s} {'nnci MB':>8s} {'torch MB':>8s}")
     print(f"kernels: {kernels.MODE} (compiled: {kernels.compiled}); 'numpy s' / 'before' = nnci on its NumPy "
           "strategies only, same run")
     print(header)
@@ -340,6 +367,9 @@ def main() -> None:
         row = {"workload": name, "nnci_s": t["nnci"], "torch_s": t["torch"], "ratio": t["torch"] / t["nnci"]}
         if "nnci_numpy" in t:
             row["nnci_numpy_s"], row["ratio_numpy"] = t["nnci_numpy"], t["torch"] / t["nnci_numpy"]
+        flops = workload_flops(name)
+        row["gflop"] = flops / 1e9
+        row["nnci_gflops"], row["torch_gflops"] = flops / 1e9 / t["nnci"], flops / 1e9 / t["torch"]
         if not args.no_memory:
             row["nnci_peak_mb"] = peak_memory_mb(name, "nnci")
             row["torch_peak_mb"] = peak_memory_mb(name, "torch")
@@ -348,10 +378,10 @@ def main() -> None:
         before = (f"{row['nnci_numpy_s']:9.4f}", f"{row['ratio_numpy']:6.2f}") if "nnci_numpy_s" in row else (
             f"{'-':>9s}", f"{'-':>6s}")
         print(f"{name:40s} {before[0]} {row['nnci_s']:9.4f} {row['torch_s']:9.4f} {before[1]} {row['ratio']:6.2f} "
-              f"{mem}", flush=True)
+              f"{row['nnci_gflops']:9.0f} {row['torch_gflops']:10.0f} {mem}", flush=True)
     if args.json:
         meta = {"numpy": np.__version__, "torch": torch.__version__, "threads": 2, "repeat": args.repeat,
-                "kernels": kernels.MODE, "compiled": kernels.compiled,
+                "kernels": kernels.MODE, "compiled": kernels.compiled, "gemm_peak_gflops": peak,
                 "cpu": os.uname().machine, "blas": blas, "date": time.strftime("%Y-%m-%d %H:%M")}
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "results": results}, handle, indent=2)

@@ -104,6 +104,7 @@ def test_conv2d_takes_winograd_and_matches_torch(seed, monkeypatch):
     monkeypatch.setattr(C, "grid_weight_grad", unused)
     monkeypatch.setattr(C, "WINOGRAD_MIN_CHANNELS", 1)  # small layers too, to test the op's plumbing
     monkeypatch.setattr(C, "WINOGRAD_MIN_TILES", 1)
+    monkeypatch.setattr(C, "WINOGRAD_IN_TRAINING", True)
     rng, x, weight, bias, pads = random_case(200 + seed)
     padding = (pads[0], pads[2])
     pads = (pads[0], pads[0], pads[2], pads[2])
@@ -141,6 +142,23 @@ def test_winograd_applies_only_where_it_is_exact_enough_and_pays():
     assert not applies(x32, np.zeros((32, 32, 5, 5), np.float32), (1, 1), (2, 2, 2, 2), (1, 1), 1)
     assert not applies(x32[:, :1], np.zeros((32, 1, 3, 3), np.float32), (1, 1), (1, 1, 1, 1), (1, 1), 1)
     assert not applies(x32[:1, :, :16, :16], w32, (1, 1), (1, 1, 1, 1), (1, 1), 1)  # 16 tiles: too few
+    assert applies(x32, w32, (1, 1), (1, 1, 1, 1), (1, 1), 1, training=True) == (kernels.compiled
+                                                                                  and C.WINOGRAD_IN_TRAINING)
+
+
+@compiled_only
+def test_inference_takes_winograd(monkeypatch):
+    """Under no_grad a 64-channel 3x3 layer runs Winograd (the grid path disabled to prove it) and matches torch."""
+    def unused(*args, **kwargs):
+        raise AssertionError("the grid path ran")
+    monkeypatch.setattr(C, "grid_correlate", unused)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 90, 77)).astype(np.float32)  # 874 tiles
+    weight = (rng.standard_normal((48, 64, 3, 3)) / 24).astype(np.float32)
+    bias = rng.standard_normal(48).astype(np.float32)
+    with nnci.no_grad():
+        y = nnci.nn.functional.conv2d(nnci.tensor(x), nnci.tensor(weight), nnci.tensor(bias), padding=1).numpy()
+    assert relative_error(y, torch_conv(x, weight, bias, (1, 1, 1, 1))) < WINOGRAD_TOLERANCE
 
 
 def test_kernel_mode_is_reported():

@@ -107,11 +107,13 @@ def _per_group(parts: list) -> Any:
 
 
 def _winograd_applies(x: Any, weight: Any, stride: tuple[int, int], padding: tuple[int, int, int, int],
-                      dilation: tuple[int, int], groups: int) -> bool:
+                      dilation: tuple[int, int], groups: int, training: bool = False) -> bool:
     """Winograd F(4x4, 3x3) runs for compiled float32 3x3 convolutions at stride 1, dilation 1, one group and pads
     0..2 (so the input gradient's pads 2 - p are too); float64 keeps the exact direct path. It pays where its
     GEMMs are big enough: at least WINOGRAD_MIN_CHANNELS in and out and WINOGRAD_MIN_TILES output tiles (measured
     per layer shape: benchmarks/README.md)."""
+    if training and not WINOGRAD_IN_TRAINING:
+        return False
     if not (kernels.compiled and x.dtype == xp.float32 and weight.dtype == xp.float32 and weight.shape[2:] == (3, 3)
             and stride == (1, 1) and dilation == (1, 1) and groups == 1 and all(0 <= p <= 2 for p in padding)):
         return False
@@ -121,6 +123,10 @@ def _winograd_applies(x: Any, weight: Any, stride: tuple[int, int], padding: tup
 
 
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 32, 512
+# Off for steps that record gradients: per layer the Winograd forward, input and weight gradients beat the grid
+# path, but in whole training steps they lose to it, because the kernels' threads and OpenBLAS's (which stay
+# spinning after each call of the grid layers around them) contend for the two cores (benchmarks/README.md).
+WINOGRAD_IN_TRAINING = False
 
 
 class Conv2d(Op):
@@ -143,7 +149,7 @@ class Conv2d(Op):
         cins = _group_slices(x.shape[1], groups)
         couts = _group_slices(weight.shape[0], groups)
         self.pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and not any(padding) and groups == 1
-        self.winograd = _winograd_applies(x, weight, stride, padding, dilation, groups)
+        self.winograd = _winograd_applies(x, weight, stride, padding, dilation, groups, any(self.needs_input_grad))
         if self.winograd:  # y = A^T [U * V] A per tile, bias in the output transform
             self.saved = x if self.needs_input_grad[1] else None
             return winograd.correlate3x3(x, weight, (top, left), out_hw, bias[0] if bias else None)
