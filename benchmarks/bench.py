@@ -29,6 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import nnci  # noqa: E402
 from nnci import kernels  # noqa: E402
 
+nnci.backend.keep_freed_memory()  # as the CLI and Trainer do; torch shares this process's malloc
+
 torch.set_num_threads(2)
 
 # One small parallel op starts torch's OpenMP pool properly. Measured (commit 936d9e5): until torch has run an op,

@@ -133,9 +133,11 @@ def keep_freed_memory() -> bool:
     DnCNN-17 step (batch 16, 40x40), a fifth of its wall time. With arrays up to 1 GB served from the heap
     (32 MB, the documented maximum, where a glibc refuses more) and up to 1 GB of free heap kept, the faults
     are gone. Like the caching allocators of other frameworks, the process then keeps its peak memory until
-    it exits. Set NNCI_KEEP_FREED_MEMORY=0 to leave malloc as it is. Returns whether the setting took effect
-    (glibc on Linux only).
+    it exits. Importing nnci does not call it (a host process keeps its own malloc settings); the CLI and
+    Trainer.fit do. Set NNCI_KEEP_FREED_MEMORY=0 to leave malloc as it is. Returns whether the setting took
+    effect (glibc on Linux only).
     """
+    global freed_memory_kept
     if os.environ.get("NNCI_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     try:
@@ -143,7 +145,8 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     served_from_heap = mallopt(_M_MMAP_THRESHOLD, 1 << 30) or mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    return bool(served_from_heap) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+    freed_memory_kept = freed_memory_kept or (bool(served_from_heap) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30)))
+    return freed_memory_kept
 
 
-freed_memory_kept = keep_freed_memory()
+freed_memory_kept = False  # set by keep_freed_memory(): an explicit call (the CLI and Trainer.fit make it)

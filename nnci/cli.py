@@ -143,8 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         (getattr(args, "usage", None) or parser).print_help(sys.stderr)
         return 2
+    from .backend import keep_freed_memory, set_num_threads
+    keep_freed_memory()
     if args.threads is not None:
-        from .backend import set_num_threads
         set_num_threads(args.threads)
     try:
         return args.run(args)

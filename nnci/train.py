@@ -165,6 +165,8 @@ class Trainer:
         """Train until `epochs` or the time budget; returns the history."""
         from tqdm import tqdm
 
+        from .backend import keep_freed_memory
+        keep_freed_memory()  # each step frees and re-allocates its graph: keep the heap instead of faulting it in
         path = self._checkpoint_path()
         if resume and path is not None and path.exists():
             self.load_checkpoint(path)

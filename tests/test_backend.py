@@ -12,6 +12,7 @@ import nnci.backend as backend
 # so each step faults its arrays in again page by page; a kept heap serves them again as they are.
 FAULTS = """
 import resource, numpy as np, nnci
+nnci.backend.keep_freed_memory()
 def step():
     arrays = [np.ones(1_600_000, np.float32) for _ in range(8)]
     del arrays
@@ -30,7 +31,13 @@ def _faults(keep: str) -> tuple[str, int]:
     return kept, int(faults)
 
 
-@pytest.mark.skipif(not backend.freed_memory_kept, reason="glibc's mallopt is not available on this platform")
+def test_import_leaves_malloc_alone():
+    out = subprocess.run([sys.executable, "-c", "import nnci; print(nnci.backend.freed_memory_kept)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux-only")
 def test_freed_arrays_are_reused_without_page_faults():
     kept, faults = _faults("1")
     assert kept == "True" and faults < 100, faults
