@@ -91,6 +91,13 @@ def figures(args: argparse.Namespace) -> int:
     return 0
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: the command, the mistake and where the help is; exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _thread_count(text: str) -> int:
     try:
         count = int(text)
@@ -103,15 +110,16 @@ def _thread_count(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import TASKS
+    from .tasks.common import EPOCHS, SEED
 
-    parser = argparse.ArgumentParser(prog="nnci", description="Neural networks for computational imaging.")
+    parser = ArgumentParser(prog="nnci", description="Neural networks for computational imaging.")
     parser.add_argument("--threads", type=_thread_count, default=None, metavar="N",
                         help="threads for BLAS and the compiled kernels (default: all cores; 1 when several "
                              "nnci commands share a machine)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="train a small CNN on the bundled digits and report test accuracy")
-    demo_parser.add_argument("--epochs", type=int, default=8)
-    demo_parser.add_argument("--seed", type=int, default=0)
+    demo_parser.add_argument("--epochs", type=EPOCHS, default=8)
+    demo_parser.add_argument("--seed", type=SEED, default=0)
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     demo_parser.set_defaults(run=demo)
     export_parser = commands.add_parser("export", help="write a trained model as ONNX (needs pip install 'nnci[onnx]')")
@@ -130,6 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
         task.add_arguments(actions)
         task_parser.set_defaults(usage=task_parser)
     return parser
+
+
+def _write_error_report(argv: Sequence[str] | None) -> str:
+    """The current exception's traceback and the command line, in a new file in the temporary directory."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="nnci-error-", suffix=".txt", delete=False) as handle:
+        handle.write("nnci " + " ".join(sys.argv[1:] if argv is None else argv) + "\n\n")
+        handle.write(traceback.format_exc())
+    return handle.name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nnci: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # a path the user named: missing, unwritable, a folder for a file, ...
+        print(f"nnci: error: {error}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("nnci: error: out of memory: choose smaller sizes (a smaller --batch, --tile or image)", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug, not a user mistake: one line here, the traceback in a file
+        report = _write_error_report(argv)
+        print(f"nnci: internal error: {type(error).__name__}: {error} (full report: {report})", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -80,6 +80,9 @@ def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
     return scaled, {"bits": bits, "channels": 1 if image.ndim == 2 else 3}
 
 
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+
+
 def write_image(path: str | os.PathLike, image: Any, bits: int = 8) -> None:
     """Write values in [0, 1] as an 8- or 16-bit image (JPEG is always 8-bit), atomically."""
     import warnings
@@ -87,6 +90,9 @@ def write_image(path: str | os.PathLike, image: Any, bits: int = 8) -> None:
     import skimage.io
 
     path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ImageFileError(f"{path}: unknown image format {path.suffix or '(no extension)'!r}; use one of "
+                             f"{', '.join(IMAGE_SUFFIXES)}")
     if path.suffix.lower() in (".jpg", ".jpeg"):
         bits = 8
     scale, dtype = (65535.0, xp.uint16) if bits == 16 else (255.0, xp.uint8)

@@ -86,8 +86,6 @@ def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, caps
          "no such image file"),
         (["denoise", "run", str(good), "-o", str(tmp_path / "missing-dir" / "o.png"), "--weights", gray],
          "does not exist"),
-        (["denoise", "run", str(good), "-o", str(tmp_path / "o4.png"), "--sigma", "80", "--weights", gray],
-         "sigma 80 is outside"),
         (["denoise", "run", str(rgb), "-o", str(tmp_path / "o5.png"), "--weights", gray], "rgb.png is RGB"),
         (["denoise", "run", str(good), "-o", str(existing), "--weights", gray], "use --force"),
         (["denoise", "run", str(good), "-o", str(tmp_path / "o6.png"), "--weights", str(text)], "notes.png"),
@@ -98,6 +96,11 @@ def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, caps
         assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (argv, err)
     assert existing.read_bytes() == b"keep me"
     assert not (tmp_path / "o1.png").exists()
+    with pytest.raises(SystemExit) as exit_info:  # refused while parsing, before anything is read
+        main(["denoise", "run", str(good), "-o", str(tmp_path / "o4.png"), "--sigma", "80", "--weights", gray])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --sigma: expected a number in [0, 55], got 80" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_on_a_user_folder_and_direct_mapping(tmp_path, capsys):

@@ -69,11 +69,15 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "nnci.cli", *args], capture_output=True, text=True)
 
 
-def test_unknown_task_or_option_prints_usage_without_traceback():
-    for args in (["segmentify"], ["classify", "train", "--bogus"], ["classify"]):
+def test_unknown_task_or_option_is_one_line_without_traceback():
+    for args, message in ((["segmentify"], "invalid choice: 'segmentify'"),
+                          (["classify", "train", "--out", "unused", "--bogus"], "unrecognized arguments: --bogus")):
         result = cli(*args)
         assert result.returncode == 2, args
-        assert "usage: nnci" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+        assert "--help)" in result.stderr and "Traceback" not in result.stderr
+    result = cli("classify")  # a task without an action: its help
+    assert result.returncode == 2 and "usage: nnci classify" in result.stderr
 
 
 def test_unwritable_output_directory_is_reported_before_training(tmp_path):

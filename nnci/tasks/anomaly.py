@@ -21,8 +21,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
-                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
+from .common import (LEARNING_RATE, add_eval_arguments, add_run_arguments, add_train_arguments, integer, load_model,
+                     number, picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError)
 
 NAME = "anomaly"
 HELP = "autoencoder anomaly detection for visual inspection (train on good parts, maps by reconstruction error)"
@@ -208,17 +208,17 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--category", default="weave", choices=CATEGORIES, help="generated surface (default weave)")
     parser.add_argument("--data", type=Path, help="your folder: good/, test/good/, test/defect/, optional masks/")
     parser.add_argument("--model", choices=("ae", "vae"), default="ae")
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--latent", type=int, default=64, help="VAE: latent vector size")
-    parser.add_argument("--latent-channels", type=int, default=4,
+    parser.add_argument("--size", type=integer(16, 1024), default=64)
+    parser.add_argument("--latent", type=integer(1, 4096), default=64, help="VAE: latent vector size")
+    parser.add_argument("--latent-channels", type=integer(1, 512), default=4,
                         help="autoencoder: channels of its spatial bottleneck at 1/4 resolution (default 4)")
-    parser.add_argument("--count", type=int, default=1024, help="generated training images")
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--count", type=integer(1, 1_000_000), default=1024, help="generated training images")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=3e-3)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="image and pixel AUROC for the L2 and SSIM maps, threshold from validation")
     add_eval_arguments(parser)
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="anomaly heat-map overlays for your own images")
     add_run_arguments(parser, out="anomaly-maps")
-    parser.add_argument("--threshold", type=float, help="flag images scoring at least this (from eval)")
+    parser.add_argument("--threshold", type=number(0, 1e6), help="flag images scoring at least this (from eval)")
     parser.set_defaults(run=run)

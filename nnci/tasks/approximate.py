@@ -19,8 +19,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
 from ..train import Trainer
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, prepare_out_dir, pyplot, report,
-                     save_figure, save_model)
+from .common import (SEED, add_eval_arguments, add_train_arguments, integer, load_model, number, prepare_out_dir,
+                     pyplot, report, save_figure, save_model, UserError)
 
 NAME = "approximate"
 HELP = "universal approximation: a constructive sigmoid network and a trained one for a 1-D function"
@@ -190,11 +190,11 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     def common(parser):
         parser.add_argument("--function", default="sin2pi",
                             help=f"built-in ({', '.join(BUILTINS)}) or an expression in x, e.g. 'x**2*sin(5*x)'")
-        parser.add_argument("--domain", nargs=2, type=float, metavar=("LOW", "HIGH"))
+        parser.add_argument("--domain", nargs=2, type=number(-1e6, 1e6), metavar=("LOW", "HIGH"))
     parser = actions.add_parser("train", help="train one network of --units sigmoids by gradient descent")
     add_train_arguments(parser, epochs=3000, minutes=2)
     common(parser)
-    parser.add_argument("--units", type=int, default=32)
+    parser.add_argument("--units", type=integer(1, 100_000), default=32)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="error of the trained network against the constructive one")
     add_eval_arguments(parser)
@@ -202,6 +202,6 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser("run", help="sweep 2..256 units: constructive and trained errors, with plots")
     common(parser)
     parser.add_argument("--out", default="approximate-run", type=Path)
-    parser.add_argument("--steps", type=int, default=1500, help="Adam steps per trained network")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=integer(1, 10_000_000), default=1500, help="Adam steps per trained network")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.set_defaults(run=run)

@@ -14,8 +14,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (UserError, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
-                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
+from .common import (LEARNING_RATE, add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
+                     prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError)
 
 NAME = "classify"
 HELP = "VGG-style classifier on the bundled 8x8 digits (cross-entropy)"
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
 def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser("train", help="train on the digits")
     add_train_arguments(parser, epochs=30, minutes=3)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=LEARNING_RATE, default=3e-3)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="test accuracy, baseline and confusion matrix")
     add_eval_arguments(parser)

@@ -23,11 +23,61 @@ class UserError(Exception):
     """A mistake in the user's input: reported as one line, without a traceback."""
 
 
+def integer(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high], else a one-line error (argparse names the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {value}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def number(low: float, high: float, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (or (low, high] when `above`), never NaN."""
+    interval = f"{'(' if above else '['}{low:g}, {high:g}]"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text!r}") from None
+        if not (low < value <= high if above else low <= value <= high):  # NaN fails both
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def numbers(low: float, high: float, above: bool = False) -> Callable[[str], list]:
+    """An argparse type: comma-separated numbers, each as `number(low, high, above)` checks it."""
+    one = number(low, high, above)
+
+    def parse(text: str) -> list:
+        parts = text.split(",")
+        if not all(part.strip() for part in parts):
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 15,25,50, got {text!r}")
+        return [one(part) for part in parts]
+    parse.__name__ = "numbers"
+    return parse
+
+
+SEED = integer(0, 2 ** 32 - 1)
+LEARNING_RATE = number(0, 10)
+EPOCHS = integer(1, 100_000)
+MINUTES = number(0, 7 * 24 * 60, above=True)  # up to a week
+
+
 def add_train_arguments(parser: argparse.ArgumentParser, epochs: int, minutes: float) -> None:
     parser.add_argument("--out", required=True, type=Path, help="directory for model, config, history and plots")
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data (default {epochs})")
-    parser.add_argument("--minutes", type=float, default=minutes, help=f"wall-time budget (default {minutes:g})")
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and sampling")
+    parser.add_argument("--epochs", type=EPOCHS, default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--minutes", type=MINUTES, default=minutes,
+                        help=f"wall-time budget in minutes, up to a week (default {minutes:g})")
+    parser.add_argument("--seed", type=SEED, default=0, help="seed for initialisation, shuffling and sampling")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.safetensors")
     parser.add_argument("--force", action="store_true", help="overwrite a model already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

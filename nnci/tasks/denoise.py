@@ -25,8 +25,9 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save, weights_or_shipped)
+from .common import (LEARNING_RATE, SEED, add_eval_arguments, add_train_arguments, integer, load_model, number, numbers,
+                     picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError,
+                     weights_or_shipped)
 from .common import shipped_weights as common_shipped_weights
 
 NAME = "denoise"
@@ -233,7 +234,7 @@ def bm3d_denoise(noisy: Any, sigma: float) -> Any | None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    sigmas = [float(s) for s in str(args.sigma).split(",")]
+    sigmas = list(args.sigma)
     for sigma in sigmas:
         check_sigma(sigma)
     photos = load_photos("test", gray=True)
@@ -338,27 +339,32 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser("train", help="train DnCNN-S (--sigma) or DnCNN-B (--blind)")
     add_train_arguments(parser, epochs=20, minutes=30)
     noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=float, default=25.0, help="noise level on the 0..255 scale (default 25)")
+    noise.add_argument("--sigma", type=number(0, MAX_SIGMA, above=True), default=25.0,
+                       help=f"noise level on the 0..255 scale, up to {MAX_SIGMA:g} (default 25)")
     noise.add_argument("--blind", action="store_true", help=f"train over sigma in [0, {MAX_SIGMA:g}]")
     parser.add_argument("--color", action="store_true", help="RGB instead of gray")
     parser.add_argument("--no-residual", action="store_true", help="learn the clean image directly (ablation)")
-    parser.add_argument("--depth", type=int, help="layers (default 17; with --init, a larger depth deepens the model)")
-    parser.add_argument("--width", type=int, help="channels (default 64)")
-    parser.add_argument("--patch", type=int, default=40)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--patches", type=int, default=8000, help="size of the (augmented) patch pool")
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--depth", type=integer(2, 200),
+                        help="layers (default 17; with --init, a larger depth deepens the model)")
+    parser.add_argument("--width", type=integer(1, 1024), help="channels (default 64)")
+    parser.add_argument("--patch", type=integer(8, 1024), default=40)
+    parser.add_argument("--batch", type=integer(1, 4096), default=16)
+    parser.add_argument("--patches", type=integer(1, 1_000_000), default=8000,
+                        help="size of the (augmented) patch pool")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=1e-3)
     parser.add_argument("--data", type=Path, help="a folder of your own training images (default: bundled photos)")
     parser.add_argument("--sampling", choices=("equal", "area"), default="equal",
                         help="patches per image: the same share for every image (default) or by pixel count")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning; their depth and width)")
-    parser.add_argument("--warmup", type=int, help="steps of linear learning-rate warm-up (default 500 with --init, "
+    parser.add_argument("--warmup", type=integer(0, 10_000_000),
+                        help="steps of linear learning-rate warm-up (default 500 with --init, "
                         "else 0)")
     parser.set_defaults(run=train)
 
     parser = actions.add_parser("eval", help="PSNR/SSIM on the held-out photos against noisy, Gaussian filter, BM3D")
     add_eval_arguments(parser, shipped="the shipped models")
-    parser.add_argument("--sigma", default="15,25,50", help="comma-separated noise levels (default 15,25,50)")
+    parser.add_argument("--sigma", type=numbers(0, MAX_SIGMA), default=[15.0, 25.0, 50.0],
+                        help=f"comma-separated noise levels in [0, {MAX_SIGMA:g}] (default 15,25,50)")
     parser.add_argument("--blind", action="store_true", help="use the blind model at every sigma")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the model over the 8 flips/rotations (8x the time, ~0.15 dB better)")
@@ -368,17 +374,18 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("input")
     parser.add_argument("-o", "--output", required=True)
     noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=float, help="the noise level, if known (0..55)")
+    noise.add_argument("--sigma", type=number(0, MAX_SIGMA), help=f"the noise level, if known (0..{MAX_SIGMA:g})")
     noise.add_argument("--blind", action="store_true", help="unknown noise level (the default)")
     parser.add_argument("--weights", type=Path, help="weights from 'nnci denoise train' (default: shipped)")
-    parser.add_argument("--tile", type=int, default=256, help="tile size that bounds memory (default 256)")
+    parser.add_argument("--tile", type=integer(16, 16384), default=256,
+                        help="tile size that bounds memory (default 256)")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the model over the 8 flips/rotations (8x the time, ~0.15 dB better)")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
     parser.set_defaults(run=run)
 
     parser = actions.add_parser("demo", help="denoise a noisy bundled photo with the shipped weights")
-    parser.add_argument("--sigma", type=float, default=25.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sigma", type=number(0, MAX_SIGMA), default=25.0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("-o", "--output", default="denoise-demo.png")
     parser.set_defaults(run=demo)

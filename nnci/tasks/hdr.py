@@ -25,8 +25,9 @@ from ..optim.lr_scheduler import LambdaLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (WEIGHTS, UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir,
-                     prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save, weights_or_shipped)
+from .common import (LEARNING_RATE, SEED, WEIGHTS, add_eval_arguments, add_train_arguments, integer, load_model, number,
+                     picture_dir, prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save,
+                     UserError, weights_or_shipped)
 
 NAME = "hdr"
 HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end to end, against an ideal lens"
@@ -217,6 +218,10 @@ def run(args: argparse.Namespace) -> int:
         image = xp.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
         scene = hdr_scene(image, xp.random.default_rng(args.seed), config["peak"], lights=args.lights)
     multiple = 2 ** (config["depth"] - 1)
+    smallest = max(multiple, config["psf_size"])
+    if min(scene.shape[1:]) < smallest:
+        raise UserError(f"{source}: {scene.shape[2]}x{scene.shape[1]} is too small for this model (at least "
+                        f"{smallest}x{smallest})")
     scene = scene[:, :scene.shape[1] // multiple * multiple, :scene.shape[2] // multiple * multiple]
     args.out.mkdir(parents=True, exist_ok=True)
     captures, estimate = reconstruct(model, scene[None], args.seed)
@@ -238,18 +243,18 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--optics", choices=OPTICS, default="learned",
                         help="learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF")
     parser.add_argument("--no-baseline", action="store_true", help="skip training the ideal-lens baseline after")
-    parser.add_argument("--psf-size", type=int, default=23)
+    parser.add_argument("--psf-size", type=integer(1, 255), default=23)
     parser.add_argument("--psf-init", choices=LearnablePSF.INITS, default="streaks",
                         help="starting shape of the learned PSF around its 90%% centre")
-    parser.add_argument("--width", type=int, default=16, help="U-Net base width")
-    parser.add_argument("--patch", type=int, default=64)
-    parser.add_argument("--count", type=int, default=1024, help="training scenes")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--peak", type=float, default=64.0, help="brightest scene value, in saturation units")
-    parser.add_argument("--read-noise", type=float, default=0.01)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--optics-lr", type=float, default=2e-3, help="learning rate of the PSF parameters")
-    parser.add_argument("--optics-warmup", type=int,
+    parser.add_argument("--width", type=integer(1, 1024), default=16, help="U-Net base width")
+    parser.add_argument("--patch", type=integer(8, 1024), default=64)
+    parser.add_argument("--count", type=integer(1, 1_000_000), default=1024, help="training scenes")
+    parser.add_argument("--batch", type=integer(1, 4096), default=16)
+    parser.add_argument("--peak", type=number(1, 1e6), default=64.0, help="brightest scene value, in saturation units")
+    parser.add_argument("--read-noise", type=number(0, 1), default=0.01)
+    parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3)
+    parser.add_argument("--optics-lr", type=LEARNING_RATE, default=2e-3, help="learning rate of the PSF parameters")
+    parser.add_argument("--optics-warmup", type=integer(0, 10_000_000),
                         help="epochs with the optics frozen at their initial PSF while the U-Net learns to read it "
                              "(default: half the epochs)")
     parser.set_defaults(run=train)
@@ -263,6 +268,6 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("input", type=Path, help="an image (made HDR as in training) or a linear HDR .npy")
     parser.add_argument("--weights", type=Path, help="a model from 'nnci hdr train' (default: the shipped one)")
     parser.add_argument("--out", type=Path, default=Path("hdr-out"))
-    parser.add_argument("--lights", type=int, default=6, help="light sources added to an ordinary image")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lights", type=integer(0, 1000), default=6, help="light sources added to an ordinary image")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.set_defaults(run=run)

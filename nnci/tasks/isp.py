@@ -21,8 +21,9 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (UserError, add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir,
-                     pyplot, report, save_figure, train_and_save, weights_or_shipped)
+from .common import (LEARNING_RATE, SEED, add_eval_arguments, add_train_arguments, integer, load_model, number,
+                     picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError,
+                     weights_or_shipped)
 
 NAME = "isp"
 HELP = "learned camera pipeline for low light (SID U-Net on simulated raw) against the classical ISP"
@@ -207,12 +208,12 @@ def run(args: argparse.Namespace) -> int:
 def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser("train", help="train the SID U-Net on simulated low-light raw")
     add_train_arguments(parser, epochs=30, minutes=20)
-    parser.add_argument("--depth", type=int, default=3, help="U-Net levels")
-    parser.add_argument("--width", type=int, default=32, help="U-Net base width")
-    parser.add_argument("--patch", type=int, default=64, help="training patch size in sensor pixels")
-    parser.add_argument("--count", type=int, default=2048, help="training patches")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--depth", type=integer(1, 8), default=3, help="U-Net levels")
+    parser.add_argument("--width", type=integer(1, 1024), default=32, help="U-Net base width")
+    parser.add_argument("--patch", type=integer(8, 1024), default=64, help="training patch size in sensor pixels")
+    parser.add_argument("--count", type=integer(1, 1_000_000), default=2048, help="training patches")
+    parser.add_argument("--batch", type=integer(1, 4096), default=16)
+    parser.add_argument("--lr", type=LEARNING_RATE, default=1e-3)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="PSNR/SSIM at ratios 100, 250, 300 against the classical pipeline")
     add_eval_arguments(parser, shipped="the shipped model")
@@ -221,7 +222,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("input", type=Path, help="a Bayer raw file (.dng, .arw, ...) or an ordinary image")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the sRGB result (PNG, JPEG, TIFF)")
     parser.add_argument("--weights", type=Path, help="a model from 'nnci isp train' (default: the shipped one)")
-    parser.add_argument("--ratio", type=float, default=100.0, help="amplification ratio (exposure shortened by it)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed of the simulated capture")
+    parser.add_argument("--ratio", type=number(1, 1e4), default=100.0,
+                        help="amplification ratio (exposure shortened by it)")
+    parser.add_argument("--seed", type=SEED, default=0, help="noise seed of the simulated capture")
     parser.add_argument("--force", action="store_true", help="overwrite the output")
     parser.set_defaults(run=run)

@@ -18,8 +18,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (add_eval_arguments, add_run_arguments, add_train_arguments, load_model, picture_dir,
-                     prepare_out_dir, pyplot, report, save_figure, train_and_save)
+from .common import (LEARNING_RATE, add_eval_arguments, add_run_arguments, add_train_arguments, integer, load_model,
+                     picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save)
 
 NAME = "segment"
 HELP = "U-Net segmentation of defects (or synthetic shapes): Dice, IoU, overlays"
@@ -149,10 +149,10 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_train_arguments(parser, epochs=10, minutes=10)
     parser.add_argument("--data", choices=("defects", "shapes"), default="defects")
     parser.add_argument("--category", default="weave", choices=CATEGORIES)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--width", type=int, default=16, help="U-Net base width")
-    parser.add_argument("--count", type=int, default=512, help="labelled training images")
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--size", type=integer(16, 1024), default=64)
+    parser.add_argument("--width", type=integer(1, 1024), default=16, help="U-Net base width")
+    parser.add_argument("--count", type=integer(1, 1_000_000), default=512, help="labelled training images")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=3e-3)
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="Dice, IoU and pixel AUROC on the test split, with overlays")
     add_eval_arguments(parser)

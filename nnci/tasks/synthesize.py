@@ -14,8 +14,8 @@ from ..creation import as_tensor
 from ..tensor import Tensor
 from ..train import Trainer
 from .classify import digits_split
-from .common import add_eval_arguments, add_train_arguments, load_model, picture_dir, prepare_out_dir, pyplot, \
-    report, save_figure, save_model
+from .common import (LEARNING_RATE, SEED, add_eval_arguments, add_train_arguments, integer, load_model, picture_dir,
+                     prepare_out_dir, pyplot, report, save_figure, save_model)
 
 NAME = "synthesize"
 HELP = "variational autoencoder on the bundled digits: samples, latent interpolation, ELBO"
@@ -143,15 +143,16 @@ def run(args: argparse.Namespace) -> int:
 def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser("train", help="train the VAE on the digits")
     add_train_arguments(parser, epochs=150, minutes=3)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--kl-warmup", type=int, default=30, help="epochs over which the KL weight rises to 1")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3)
+    parser.add_argument("--kl-warmup", type=integer(0, 100_000), default=30,
+                        help="epochs over which the KL weight rises to 1")
     parser.set_defaults(run=train)
     parser = actions.add_parser("eval", help="test ELBO against a baseline, samples and interpolation pictures")
     add_eval_arguments(parser)
     parser.set_defaults(run=evaluate)
     parser = actions.add_parser("run", help="draw new digits")
     parser.add_argument("--weights", required=True, type=Path)
-    parser.add_argument("-n", "--count", type=int, default=64)
+    parser.add_argument("-n", "--count", type=integer(1, 100_000), default=64)
     parser.add_argument("-o", "--output", default="samples.png")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.set_defaults(run=run)
