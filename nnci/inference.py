@@ -23,6 +23,7 @@ from .nn.module import Module
 from .nn.normalization import BatchNorm2d
 from .ops.activation import relu_array
 from .kernels.conv_grid import from_grid, grid_correlate, pad_to_grid
+from .ops.conv import _winograd_applies
 from .tensor import Tensor
 
 
@@ -171,7 +172,23 @@ class GridChain(_Fused):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
+        conv = self.units[0][0]
+        pads = (conv.kernel_size[0] // 2,) * 2 + (conv.kernel_size[1] // 2,) * 2
+        if any(_winograd_applies(x._array, unit[0].weight._array, (1, 1), pads, (1, 1), 1) for unit in self.units):
+            return self._layer_by_layer(x)
         return Tensor._wrap(grid_chain(self.units, x._array))
+
+    def _layer_by_layer(self, x: Tensor) -> Tensor:
+        """Each unit as its own folded convolution, so that conv2d runs Winograd where it applies (faster than the
+        grid chain's GEMMs: benchmarks/README.md) and the grid elsewhere."""
+        from .nn import functional as F
+
+        for conv, norm, relu in self.units:
+            weight, bias = folded(conv, norm)
+            x = F.conv2d(x, Tensor._wrap(weight), None if bias is None else Tensor._wrap(bias), 1, conv.padding)
+            if relu:
+                relu_array(x._array, out=x._array)
+        return x
 
 
 def _fuse_sequence(modules: list, names: list, where: str, report: list) -> list:

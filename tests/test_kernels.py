@@ -187,3 +187,33 @@ def test_cli_threads_option_is_checked(capsys):
         main(["--threads", "0", "demo"])
     assert exit_info.value.code == 2
     assert "--threads" in capsys.readouterr().err
+
+
+@compiled_only
+def test_fused_chain_runs_winograd_layer_by_layer(monkeypatch):
+    """nnci.inference.fuse's chain of same-padding convolutions takes Winograd for its wide layers (the grid chain
+    disabled to prove it) and gives the unfused model's output."""
+    import nnci.inference as inference
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the grid chain ran")
+    nnci.manual_seed(0)
+    nn = nnci.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                          nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                          nn.Conv2d(32, 1, 3, padding=1))
+    with nnci.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.copy_(nnci.randn(32) * 0.1)
+                module.running_var.copy_(nnci.rand(32) + 0.5)
+    model.eval()
+    x = nnci.randn(2, 1, 64, 64)
+    with nnci.no_grad():
+        expected = model(x).numpy()
+        fused = inference.fuse(model)
+        monkeypatch.setattr(inference, "grid_chain", unused)
+        got = fused(x).numpy()
+    assert any("grid layout" in line for line in fused.fusions)
+    assert relative_error(got, expected) < WINOGRAD_TOLERANCE
