@@ -159,9 +159,8 @@ def output_transform_adjoint_reference(g: Any, tiles: tuple[int, int]) -> Any:
 # out). Inside a block the transforms run a column pass (B^T d down the six window rows, over a whole padded row
 # at once) then a row pass (stride-4 reads along it), loops that LLVM vectorises.
 _2, _4, _5, _8 = np.float32(2), np.float32(4), np.float32(5), np.float32(8)
+BLOCK_TILES = 128  # tiles per block: V and M of a 64-channel block are 36 x 64 x 128 floats, ~1.2 MB each
 SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts off the same cache sets
-BLOCK_TILES = 128
-SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts off the same cache sets  # tiles per block: V and M of a 64-channel block are 36 x 64 x 128 floats, ~1.2 MB each
 
 
 @jit()
