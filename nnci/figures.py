@@ -13,9 +13,9 @@ from typing import Any, Callable
 from . import nn
 from .backend import manual_seed, xp
 from .nn import functional as F
-from .creation import as_tensor, tensor
+from .creation import tensor
 from .tensor import Tensor
-from .tasks.common import pyplot, save_figure
+from .plotting import pyplot, save_figure
 
 
 def _grid(ax: Any, values: Any, title: str, cmap: str = "Blues", fmt: str = "{:g}", highlight: Any = None) -> None:

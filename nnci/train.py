@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -40,10 +42,8 @@ def write_json(path: str | Path, data: Any) -> None:
 
 def plot_history(history: dict, path: str | Path, title: str = "training") -> None:
     """Loss per step (and its running mean) and the validation metrics per epoch, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from .plotting import pyplot, save_figure
+    plt = pyplot()
     losses = history.get("step_loss", [])
     fig, axis = plt.subplots(figsize=(7, 4))
     if losses:
@@ -68,8 +68,37 @@ def plot_history(history: dict, path: str | Path, title: str = "training") -> No
         other.legend(loc="upper center", fontsize=8)
     axis.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path)
+
+
+class _DeferredInterrupt:
+    """Holds a Ctrl-C (SIGINT) until the current step has finished, so that the checkpoint written on an
+    interrupt never holds half a step (batch norm's running statistics move in the forward pass, the
+    weights only in the optimizer's step). A second Ctrl-C interrupts at once. Only the main thread can
+    take signals; elsewhere, and under a handler the host installed, nothing changes."""
+
+    def __enter__(self) -> "_DeferredInterrupt":
+        self.requested = self.between_steps = False
+        self.previous = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def deliver(self) -> None:
+        """Called between steps: raise the held interrupt now that the state is whole."""
+        if self.requested:
+            self.between_steps = True
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 class Trainer:
@@ -176,32 +205,40 @@ class Trainer:
         start = time.perf_counter() - self.elapsed
         deadline = None if self.minutes is None else start + 60 * self.minutes
         stopped = None
-        try:
-            while self.epoch < self.epochs and stopped is None:
-                self.model.train()
-                batches = self._batches()
-                total = len(self.loader)
-                bar = tqdm(batches, total=total, initial=self.batch_in_epoch, leave=False, disable=not self.progress,
-                           desc=f"epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
-                running = 0.0
-                for batch in bar:
-                    loss = self._train_step(batch)
-                    running = loss if self.batch_in_epoch == 1 else 0.9 * running + 0.1 * loss
-                    bar.set_postfix(loss=f"{running:.4g}", refresh=False)
-                    if self.checkpoint_every and self.step % self.checkpoint_every == 0:
-                        self.elapsed = time.perf_counter() - start
-                        self.save_checkpoint()
-                    if deadline is not None and time.perf_counter() > deadline:
-                        stopped = f"time budget of {self.minutes:g} min reached"
-                        break
-                bar.close()
-                if stopped is None:
-                    self._end_epoch(start)
-        except KeyboardInterrupt:
-            self.elapsed = time.perf_counter() - start
-            self.save_checkpoint()
-            self.log(f"interrupted at step {self.step}; checkpoint saved, run again with resume to continue")
-            raise
+        with _DeferredInterrupt() as interrupt:
+            try:
+                while self.epoch < self.epochs and stopped is None:
+                    self.model.train()
+                    batches = self._batches()
+                    total = len(self.loader)
+                    bar = tqdm(batches, total=total, initial=self.batch_in_epoch, leave=False,
+                               disable=not self.progress, desc=f"epoch {self.epoch + 1}/{self.epochs}",
+                               dynamic_ncols=True)
+                    running = 0.0
+                    for batch in bar:
+                        loss = self._train_step(batch)
+                        running = loss if self.batch_in_epoch == 1 else 0.9 * running + 0.1 * loss
+                        bar.set_postfix(loss=f"{running:.4g}", refresh=False)
+                        if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                            self.elapsed = time.perf_counter() - start
+                            self.save_checkpoint()
+                        interrupt.deliver()
+                        if deadline is not None and time.perf_counter() > deadline:
+                            stopped = f"time budget of {self.minutes:g} min reached"
+                            break
+                    bar.close()
+                    if stopped is None:
+                        self._end_epoch(start)
+                        interrupt.deliver()
+            except KeyboardInterrupt:
+                if interrupt.between_steps:
+                    self.elapsed = time.perf_counter() - start
+                    self.save_checkpoint()
+                    self.log(f"interrupted at step {self.step}; checkpoint saved, run again with resume to continue")
+                else:  # in the middle of a step: its state is half-updated, so the last checkpoint stands
+                    self.log(f"interrupted during step {self.step + 1}; the last checkpoint stands, run again with "
+                             "resume to continue from it")
+                raise
         self.elapsed = time.perf_counter() - start
         if stopped is not None:
             self.history["stopped"] = f"{stopped} at epoch {self.epoch + 1}, step {self.step}"

@@ -50,3 +50,14 @@ def test_dice_and_iou():
     b = np.array([[1, 0, 0], [1, 0, 0]])
     assert dice(a, b) == pytest.approx(0.5) and iou(a, b) == pytest.approx(1 / 3)
     assert dice(np.zeros(3), np.zeros(3)) == 1.0
+
+
+def test_gaussian_blur_of_a_point_is_a_normalised_gaussian_of_that_width():
+    from nnci.metrics import gaussian_blur
+    point = np.zeros((41, 41))
+    point[20, 20] = 1
+    blurred = gaussian_blur(point, 2.5)
+    assert blurred.sum() == pytest.approx(1, abs=1e-12)
+    offsets = np.arange(41) - 20
+    variance = (blurred.sum(0) * offsets ** 2).sum()
+    assert variance == pytest.approx(2.5 ** 2, rel=0.03)  # cut at 3 sigma: a little less than sigma^2

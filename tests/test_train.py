@@ -1,5 +1,7 @@
 """The Trainer: bit-identical resume, checkpoints, time budget, divergence, history and plot."""
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -49,24 +51,58 @@ def test_resume_at_epoch_boundary_is_bit_identical(tmp_path):
     assert second.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"] == 2.5e-3
 
 
-def test_interrupted_mid_epoch_resumes_bit_identically(tmp_path):
+def without_wall_time(history):
+    """The history minus the wall-clock seconds each epoch took (the only thing a resume may change)."""
+    return {**history, "epochs": [{k: v for k, v in e.items() if k != "seconds"} for e in history["epochs"]]}
+
+
+@pytest.mark.parametrize("at_call", [1, 3, 5, 8, 10])
+def test_ctrl_c_in_the_middle_of_a_step_resumes_bit_identically(tmp_path, at_call):
+    """SIGINT arrives after the forward pass has moved batch norm's running statistics: the step is
+    finished before the checkpoint is written, so the resumed run matches the uninterrupted one exactly."""
     straight = make(tmp_path / "straight", epochs=2)
     straight.fit()
     calls = {"n": 0}
 
     def interrupting_loss(model, batch):
         calls["n"] += 1
-        if calls["n"] == 8:  # the third batch of the second epoch (5 batches per epoch)
-            raise KeyboardInterrupt
-        return F.mse_loss(model(batch[0]), batch[1])
+        loss = F.mse_loss(model(batch[0]), batch[1])
+        if calls["n"] == at_call:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
 
     broken = make(tmp_path / "resumed", epochs=2, loss_fn=interrupting_loss)
     with pytest.raises(KeyboardInterrupt):
         broken.fit()
+    assert broken.step == at_call  # the interrupted step was completed, then saved
     resumed = make(tmp_path / "resumed", epochs=2, seed=5)
     resumed.fit(resume=True)
     assert resumed.step == straight.step == 10
     assert_same(weights(straight), weights(resumed))
+    assert without_wall_time(resumed.history) == without_wall_time(straight.history)
+
+
+def test_an_immediate_interrupt_keeps_the_last_whole_checkpoint(tmp_path):
+    """A KeyboardInterrupt raised inside a step (a second Ctrl-C) must not save the half-done step: the run
+    resumes from the last periodic checkpoint and still ends bit-identical."""
+    straight = make(tmp_path / "straight", epochs=2)
+    straight.fit()
+    calls = {"n": 0}
+
+    def interrupting_loss(model, batch):
+        calls["n"] += 1
+        loss = F.mse_loss(model(batch[0]), batch[1])  # batch norm's buffers have moved
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return loss
+
+    broken = make(tmp_path / "resumed", epochs=2, loss_fn=interrupting_loss, checkpoint_every=3)
+    with pytest.raises(KeyboardInterrupt):
+        broken.fit()
+    resumed = make(tmp_path / "resumed", epochs=2, seed=5)
+    resumed.fit(resume=True)
+    assert_same(weights(straight), weights(resumed))
+    assert without_wall_time(resumed.history) == without_wall_time(straight.history)
 
 
 def test_checkpoints_history_and_plot_are_written(tmp_path):
