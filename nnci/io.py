@@ -44,8 +44,9 @@ def rgb_to_gray(image: Any) -> Any:
 
 
 def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
-    """An image file as float32 in [0, 1], (H, W) or (H, W, 3) (always (H, W) with gray=True),
-    and {'bits': 8 or 16, 'channels': 1 or 3 as stored in the file}."""
+    """An image file as float32 in [0, 1], (H, W) or (H, W, 3) (always (H, W) with gray=True), and
+    {'bits': 8 or 16, 'channels': 1 or 3 as stored in the file, 'alpha': the (H, W) alpha in [0, 1] or None}:
+    the alpha is handed back apart so that a task can write it out again with its result."""
     import warnings
 
     import skimage.io
@@ -61,8 +62,9 @@ def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
         first_line = (str(error).strip().splitlines() or [""])[0]
         raise ImageFileError(f"{path}: cannot read as an image ({type(error).__name__}: {first_line})") from None
     image = xp.asarray(image)
-    if image.ndim == 3 and image.shape[2] in (2, 4):  # drop alpha
-        image = image[..., :image.shape[2] - 1]
+    alpha = None
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        image, alpha = image[..., :image.shape[2] - 1], image[..., -1]
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
@@ -77,14 +79,18 @@ def read_image(path: str | os.PathLike, gray: bool = False) -> tuple[Any, dict]:
         raise ImageFileError(f"{path}: unsupported pixel type {image.dtype}")
     if gray and scaled.ndim == 3:
         scaled = rgb_to_gray(scaled)
-    return scaled, {"bits": bits, "channels": 1 if image.ndim == 2 else 3}
+    if alpha is not None:
+        alpha = alpha.astype(xp.float32) / (65535.0 if bits == 16 and alpha.dtype == xp.uint16 else
+                                            255.0 if alpha.dtype == xp.uint8 else 1.0)
+    return scaled, {"bits": bits, "channels": 1 if image.ndim == 2 else 3, "alpha": alpha}
 
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 
 
-def write_image(path: str | os.PathLike, image: Any, bits: int = 8) -> None:
-    """Write values in [0, 1] as an 8- or 16-bit image (JPEG is always 8-bit), atomically."""
+def write_image(path: str | os.PathLike, image: Any, bits: int = 8, alpha: Any = None) -> None:
+    """Write values in [0, 1] as an 8- or 16-bit image (JPEG is always 8-bit), atomically; `alpha` (H, W)
+    is stored as the last channel, and refused by JPEG, which cannot hold it."""
     import warnings
 
     import skimage.io
@@ -94,7 +100,13 @@ def write_image(path: str | os.PathLike, image: Any, bits: int = 8) -> None:
         raise ImageFileError(f"{path}: unknown image format {path.suffix or '(no extension)'!r}; use one of "
                              f"{', '.join(IMAGE_SUFFIXES)}")
     if path.suffix.lower() in (".jpg", ".jpeg"):
+        if alpha is not None:
+            raise ImageFileError(f"{path}: JPEG cannot store the input's alpha channel; write PNG or TIFF instead")
         bits = 8
+    if alpha is not None:
+        if alpha.shape != image.shape[:2]:
+            raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match the image's {tuple(image.shape[:2])}")
+        image = xp.concatenate([image.reshape(*image.shape[:2], -1), alpha[..., None]], axis=2)
     scale, dtype = (65535.0, xp.uint16) if bits == 16 else (255.0, xp.uint8)
     data = xp.round(xp.clip(image, 0, 1) * scale).astype(dtype)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)

@@ -4,7 +4,7 @@ import pytest
 import skimage.color
 import skimage.data
 
-from nnci.data import (PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, dihedral, gaussian_noise, load_photo, poisson_gaussian_noise,
+from nnci.data import (PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, dihedral, load_photo,
                        random_patches, synthetic_shapes)
 
 
@@ -51,25 +51,6 @@ def test_random_patches_share_images_by_area_or_equally():
         random_patches([small], 8, 1, np.random.default_rng(0), share="pixels")
 
 
-def test_gaussian_noise_has_the_asked_sigma():
-    rng = np.random.default_rng(0)
-    clean = np.full((4, 1, 200, 200), 0.5, np.float32)
-    noisy, sigmas = gaussian_noise(clean, 25, rng)
-    assert noisy.dtype == np.float32 and np.all(sigmas == 25)
-    assert abs((noisy - clean).std() * 255 - 25) < 0.3
-    noisy, sigmas = gaussian_noise(clean, (0, 55), rng)
-    for n, s in zip(noisy, sigmas):
-        assert abs((n - 0.5).std() * 255 - s) < 0.3 + 0.02 * s
-
-
-def test_poisson_gaussian_noise_variance():
-    rng = np.random.default_rng(0)
-    clean = np.full((1, 1, 300, 300), 0.25, np.float32)
-    noisy = poisson_gaussian_noise(clean, peak=100, read_sigma=5, rng=rng)
-    expected = 0.25 / 100 + (5 / 255) ** 2  # shot variance x/peak plus read variance
-    assert abs(noisy.var() - expected) / expected < 0.05
-
-
 def test_synthetic_shapes_are_seeded_with_exact_masks():
     images, masks = synthetic_shapes(6, 32, seed=3)
     again, again_masks = synthetic_shapes(6, 32, seed=3)
@@ -78,3 +59,20 @@ def test_synthetic_shapes_are_seeded_with_exact_masks():
     assert set(np.unique(masks)) <= {0.0, 1.0} and 0.02 < masks.mean() < 0.6
     for image, mask in zip(images[:, 0], masks[:, 0]):  # the shapes differ from the background
         assert abs(image[mask > 0].mean() - image[mask == 0].mean()) > 0.15
+
+
+def test_dead_leaves_cover_the_image_with_edges_at_every_scale():
+    from nnci.data.dead_leaves import _radius, dead_leaves, dead_leaves_patches
+    rng = np.random.default_rng(0)
+    image = dead_leaves(96, rng, texture=0.0, coverage=1.0)
+    assert image.shape == (96, 96) and image.dtype == np.float32 and 0 <= image.min() and image.max() <= 1
+    assert len(np.unique(image)) > 30  # many leaves, flat ones: each one level
+    radii = np.array([_radius(rng, 2.0, 48.0) for _ in range(20000)])
+    assert radii.min() >= 2.0 and radii.max() <= 48.0
+    # p(r) ~ r^-3: P(r > 2 r0) / P(r > r0) = ((2 r0)^-2 - r_max^-2) / (r0^-2 - r_max^-2)
+    expected = ((8.0 ** -2 - 48.0 ** -2) / (4.0 ** -2 - 48.0 ** -2))
+    assert abs(np.mean(radii > 8) / np.mean(radii > 4) - expected) < 0.03
+    colour = dead_leaves_patches(3, 32, rng, color=True)
+    assert colour.shape == (3, 3, 32, 32)
+    again = dead_leaves_patches(3, 32, np.random.default_rng(5))
+    np.testing.assert_array_equal(again, dead_leaves_patches(3, 32, np.random.default_rng(5)))  # seeded

@@ -1,14 +1,16 @@
-"""nnci.optics: the raw camera model and its classical pipeline, the PSF modules, and the HDR sensor."""
+"""nnci.physics: operators and their adjoints, noise models, the raw camera and its classical pipeline, the PSF
+modules, and the HDR sensor."""
 import numpy as np
 import pytest
 
 import nnci
 from nnci.data import load_photo
 from nnci.metrics import psnr
-from nnci.optics import (DiffractivePSF, IdealLens, LearnablePSF, RawCamera, capture, classical_isp,
-                         demosaic_bilinear, hdr_scene, inverse_tone_map, mosaic, normalise, pack, sensor, tone_map,
-                         unprocess)
-from nnci.optics.raw import inverse_tone_curve
+from nnci.physics import (BayerMosaic, Blur, Denoising, DiffractivePSF, GaussianNoise, IdealLens, LearnablePSF,
+                          PoissonGaussianNoise, RawCamera, capture, classical_isp, dot_product_test,
+                          demosaic_bilinear, hdr_scene, inverse_tone_map, mosaic, normalise, pack, sensor, tone_map,
+                          unprocess)
+from nnci.physics.raw import inverse_tone_curve
 
 
 def to_hwc(image):
@@ -114,3 +116,89 @@ def test_hdr_scene_and_sensor():
     assert spread.min() >= 0 and spread.max() <= 1 and not np.allclose(spread, ideal)
     np.testing.assert_allclose(inverse_tone_map(tone_map(scene)), scene, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(tone_map(nnci.tensor(scene)).detach().numpy(), tone_map(scene), rtol=1e-5, atol=1e-6)
+
+
+# ----- operators and noise models ------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_adjoints_pass_the_dot_product_test(seed):
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 4)) * 2 + 1
+    shape = (int(rng.integers(1, 3)), 3, int(rng.integers(5, 20)) * 2, int(rng.integers(5, 20)) * 2)
+    for physics in (Blur(rng.random((size, size + 2))), BayerMosaic(), Denoising()):
+        assert dot_product_test(physics, shape, seed) < 1e-12, physics
+
+
+def test_a_wrong_adjoint_fails_the_dot_product_test():
+    class NotTheAdjoint(Blur):
+        def A_adjoint(self, y):
+            return self.A(y)  # the convolution again, not the correlation: wrong for an asymmetric PSF
+
+    psf = np.random.default_rng(0).random((5, 5))
+    assert dot_product_test(NotTheAdjoint(psf), (1, 2, 12, 12)) > 1e-3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_blur_is_a_true_convolution_as_torch_computes_it(seed):
+    import torch
+    rng = np.random.default_rng(seed)
+    psf, x = rng.random((5, 3)), rng.standard_normal((2, 3, 9, 11))
+    ours = Blur(psf).A(nnci.tensor(x)).numpy()
+    flipped = torch.tensor(psf[::-1, ::-1].copy(), dtype=torch.float64).expand(3, 1, 5, 3)
+    expected = torch.nn.functional.conv2d(torch.tensor(x), flipped, padding=(2, 1), groups=3).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="odd-sized"):
+        Blur(np.ones((4, 3)))
+
+
+def test_bayer_mosaic_operator_matches_the_raw_model():
+    rgb = np.random.default_rng(0).random((8, 6, 3))
+    ours = BayerMosaic().A(nnci.tensor(rgb.transpose(2, 0, 1)[None])).numpy()[0, 0]
+    np.testing.assert_allclose(ours, mosaic(rgb), rtol=1e-12)
+
+
+def test_gaussian_noise_has_the_asked_sigma_on_arrays_and_tensors():
+    clean = np.full((4, 1, 200, 200), 0.5, np.float32)
+    noisy = GaussianNoise(25)(clean, np.random.default_rng(0))
+    assert noisy.dtype == np.float32 and abs((noisy - clean).std() * 255 - 25) < 0.3
+    blind = GaussianNoise((0, 55))
+    sigmas = blind.sigmas(4, np.random.default_rng(1))
+    noisy = blind(nnci.tensor(clean), np.random.default_rng(1)).numpy()  # draws the same sigmas first
+    for image, sigma in zip(noisy, sigmas):
+        assert abs((image - 0.5).std() * 255 - sigma) < 0.3 + 0.02 * sigma
+    nnci.manual_seed(3)
+    first = GaussianNoise(10)(nnci.tensor(clean)).numpy()
+    nnci.manual_seed(3)
+    np.testing.assert_array_equal(first, GaussianNoise(10)(nnci.tensor(clean)).numpy())  # the global generator
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        GaussianNoise(-1)
+    with pytest.raises(ValueError, match="low <= high"):
+        GaussianNoise((30, 10))
+
+
+def test_poisson_gaussian_noise_variance():
+    clean = np.full((1, 1, 300, 300), 0.25, np.float32)
+    noisy = PoissonGaussianNoise(peak=100, read_sigma=5)(clean, np.random.default_rng(0))
+    expected = 0.25 / 100 + (5 / 255) ** 2  # shot variance x/peak plus read variance
+    assert abs(noisy.var() - expected) / expected < 0.05
+    with pytest.raises(ValueError, match="peak must be > 0"):
+        PoissonGaussianNoise(0)
+
+
+def test_physics_forward_adds_the_noise_model_to_A():
+    x = nnci.tensor(np.full((1, 1, 64, 64), 0.5))
+    y = Denoising(GaussianNoise(20))(x, np.random.default_rng(0)).numpy()
+    assert abs(y.std() * 255 - 20) < 1.0
+    np.testing.assert_array_equal(Denoising()(x).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("sigma", [5, 15, 25, 50, 75])
+def test_estimate_sigma_recovers_a_known_noise_level(sigma):
+    from nnci.physics import estimate_sigma
+    for index, name in enumerate(["camera", "coins", "moon", "astronaut"]):
+        clean = load_photo(name)
+        noisy = GaussianNoise(sigma)(clean, np.random.default_rng(index))
+        assert abs(estimate_sigma(noisy) - sigma) < 2.5 + 0.03 * sigma, name  # fine detail adds up to ~2 at low sigma
+    colour = GaussianNoise(sigma)(load_photo("coffee", gray=False), np.random.default_rng(9))
+    assert abs(estimate_sigma(colour) - sigma) < 2.5 + 0.03 * sigma
+    with pytest.raises(ValueError, match="expected a gray"):
+        estimate_sigma(np.zeros((1, 5)))

@@ -15,6 +15,7 @@ from ..ops.conv import conv2d
 from ..ops.shape import pad
 from ..creation import as_tensor
 from ..tensor import Tensor
+from .operators import BayerMosaic
 
 # sRGB primaries to CIE XYZ (D65), IEC 61966-2-1.
 RGB_TO_XYZ = xp.array([[0.4124564, 0.3575761, 0.1804375],
@@ -105,14 +106,6 @@ _GREEN_KERNEL = xp.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]]) / 4.0
 _RED_BLUE_KERNEL = xp.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 4.0
 
 
-def _bayer_masks(height: int, width: int) -> xp.ndarray:
-    masks = xp.zeros((3, height, width), dtype=xp.float32)
-    masks[0, 0::2, 0::2] = 1
-    masks[1, 0::2, 1::2] = masks[1, 1::2, 0::2] = 1
-    masks[2, 1::2, 1::2] = 1
-    return masks
-
-
 def demosaic_bilinear(mosaic_image: Tensor) -> Tensor:
     """(N, 1, H, W) RGGB mosaic -> (N, 3, H, W): each missing colour is the mean of its nearest samples.
     Reflect padding keeps the Bayer pattern at the borders (pixel -1 mirrors pixel 1, the same colour)."""
@@ -121,7 +114,7 @@ def demosaic_bilinear(mosaic_image: Tensor) -> Tensor:
         raise ValueError(f"demosaic_bilinear: expected an (N, 1, H, W) mosaic with even H and W, got "
                          f"{tuple(mosaic_image.shape)}")
     dtype = mosaic_image.dtype
-    sparse = mosaic_image * as_tensor(_bayer_masks(*mosaic_image.shape[2:]).astype(dtype))
+    sparse = mosaic_image * as_tensor(BayerMosaic.masks(*mosaic_image.shape[2:]).astype(dtype))
     kernels = xp.stack([_RED_BLUE_KERNEL, _GREEN_KERNEL, _RED_BLUE_KERNEL])[:, None].astype(dtype)
     return conv2d(pad(sparse, (1, 1, 1, 1), mode="reflect"), as_tensor(kernels), groups=3)
 
