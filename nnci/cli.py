@@ -50,8 +50,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    """Write a task's trained model as ONNX, for an input of --shape (default: one image of the training size)."""
-    from .nn import Conv2d, Linear
+    """Write a task's trained model as ONNX, for an input of --shape (default: the shape it was trained on)."""
     from .onnx import ExportError, export as export_onnx
     from .tasks import TASKS
     from .tasks.common import UserError, load_model, weights_task
@@ -60,18 +59,9 @@ def export(args: argparse.Namespace) -> int:
     if task not in TASKS:
         raise UserError(f"{args.weights}: not written by an nnci task (task {task!r} in its metadata)")
     model, config = load_model(args.weights, task, TASKS[task].build)
-    if args.shape:
-        try:
-            shape = tuple(int(v) for v in args.shape.split(","))
-        except ValueError:
-            raise UserError(f"--shape {args.shape!r}: expected comma-separated integers such as 1,1,64,64") from None
-    else:
-        first = next((m for m in model.modules() if isinstance(m, (Conv2d, Linear))), None)
-        if isinstance(first, Linear):
-            shape = (1, first.in_features)
-        else:
-            size = config.get("size") or config.get("image_size") or config.get("patch") or 64
-            shape = (1, first.in_channels, size, size)
+    shape = args.shape or trained_input_shape(config)
+    if shape is None:
+        raise UserError(f"{args.weights}: its config records no input shape; pass --shape N,C,H,W")
     from .backend import xp
     example = xp.random.default_rng(0).random(shape, dtype=xp.float32)
     try:
@@ -82,6 +72,31 @@ def export(args: argparse.Namespace) -> int:
         raise UserError(f"input shape {shape} does not fit the model: {error}") from None
     print(f"{task} model written as ONNX (opset 19, input 'input' of shape {shape}) to {args.onnx}")
     return 0
+
+
+def trained_input_shape(config: dict) -> tuple | None:
+    """(1, features) or (1, channels, size, size) as the task recorded it in the model's config."""
+    if "input_features" in config:
+        return (1, int(config["input_features"]))
+    if "input_channels" in config and "input_size" in config:
+        return (1, int(config["input_channels"]), int(config["input_size"]), int(config["input_size"]))
+    return None
+
+
+def _shape(text: str) -> tuple:
+    """--shape: 2 to 5 positive integers, at most 2^26 values in all (an example input, not a dataset)."""
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if not 2 <= len(shape) <= 5 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected 2 to 5 positive comma-separated integers such as 1,1,64,64, got {text!r}")
+    total = 1
+    for size in shape:
+        total *= size
+    if total > 2 ** 26:
+        raise argparse.ArgumentTypeError(f"{text} is {total:,} values; an example input may hold at most {2 ** 26:,}")
+    return shape
 
 
 def figures(args: argparse.Namespace) -> int:
@@ -110,7 +125,7 @@ def _thread_count(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import TASKS
-    from .tasks.common import EPOCHS, SEED
+    from .tasks.options import EPOCHS, SEED
 
     parser = ArgumentParser(prog="nnci", description="Neural networks for computational imaging.")
     parser.add_argument("--threads", type=_thread_count, default=None, metavar="N",
@@ -125,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser = commands.add_parser("export", help="write a trained model as ONNX (needs pip install 'nnci[onnx]')")
     export_parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
     export_parser.add_argument("--onnx", required=True, type=Path, help="the .onnx file to write")
-    export_parser.add_argument("--shape", help="input shape N,C,H,W (default: one image of the training size)")
+    export_parser.add_argument("--shape", type=_shape, help="input shape N,C,H,W (default: one input of the shape it "
+                               "was trained on)")
     export_parser.set_defaults(run=export)
     figures_parser = commands.add_parser("figures", help="regenerate every figure of the guide (docs/images)")
     figures_parser.add_argument("--out", type=Path, default=Path("docs/images"))
@@ -152,9 +168,17 @@ def _write_error_report(argv: Sequence[str] | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C anywhere, also while the tasks are still being imported
+        print("nnci: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from .io import ImageFileError
     from .serialization import WeightsFileError
-    from .tasks.common import UserError
+    from .tasks.options import UserError
     from .train import TrainingDiverged
 
     parser = build_parser()
@@ -172,8 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nnci: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("nnci: interrupted", file=sys.stderr)
-        return 130
+        raise
     except OSError as error:  # a path the user named: missing, unwritable, a folder for a file, ...
         print(f"nnci: error: {error}", file=sys.stderr)
         return 1

@@ -49,6 +49,108 @@ def test_run_keeps_format_bit_depth_and_size(tmp_path, tiny, suffix, dtype, colo
     assert written.dtype == dtype and written.shape == shape
 
 
+def test_run_takes_folders_keeps_alpha_and_names_the_outputs(tmp_path, tiny, capsys):
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgba = (rng.random((24, 30, 4)) * 255).astype(np.uint8)
+    write_png(folder / "a.png", rgba)
+    write_png(folder / "b.png", (rng.random((20, 21)) * 255).astype(np.uint8))
+    (folder / "notes.txt").write_text("not an image: skipped by the folder listing")
+    weights = str(tiny / "gray" / "model.safetensors")
+    assert main(["denoise", "run", str(folder), "-o", str(tmp_path / "out"), "--weights", weights]) == 0
+    written = skimage.io.imread(tmp_path / "out" / "a_denoised.png")
+    assert written.shape == (24, 30, 4)
+    np.testing.assert_array_equal(written[..., 3], rgba[..., 3])  # alpha kept exactly
+    assert skimage.io.imread(tmp_path / "out" / "b_denoised.png").shape == (20, 21)
+    assert main(["denoise", "run", str(folder / "a.png"), "-o", str(tmp_path / "a.jpg"), "--weights", weights]) == 1
+    assert "JPEG cannot store the input's alpha" in capsys.readouterr().err
+    assert not (tmp_path / "a.jpg").exists()
+
+
+def test_python_api_does_what_the_command_line_does(tmp_path, tiny, capsys):
+    from nnci.tasks import denoise
+    small = dict(epochs=1, patches=32, batch=16, depth=4, width=8)
+    model = denoise.train(progress=False, **small)
+    assert not model.training and model.task_config["depth"] == 4
+    loaded = denoise.load(tiny / "gray" / "model.safetensors")
+    image = np.random.default_rng(0).random((21, 30)).astype(np.float32)
+    single = denoise.apply(loaded, image, tile=16)
+    assert single.shape == image.shape
+    both = denoise.apply(loaded, [image, np.stack([image] * 3, axis=2)])
+    np.testing.assert_allclose(both[0], single, atol=1e-5)  # tiles with margins change nothing
+    np.testing.assert_allclose(both[1][..., 2], single, atol=1e-5)  # a gray model on R, G and B one by one
+    result = denoise.evaluate(loaded, [25], out=tmp_path)
+    assert main(["denoise", "eval", "--weights", str(tiny / "gray" / "model.safetensors"), "--sigma", "25",
+                 "--json", "--out", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+    with pytest.raises(denoise.UserError, match=r"lr: expected a number in \[0, 10\], got -1"):
+        denoise.train(lr=-1)
+    with pytest.raises(denoise.UserError, match="unknown option learning_rate"):
+        denoise.train(learning_rate=0.1)
+    with pytest.raises(TypeError, match="config must be a nnci.tasks.denoise.Config"):
+        denoise.train(config={"lr": 0.1})
+
+
+def test_resume_restores_the_settings_and_refuses_conflicts(tmp_path, capsys):
+    from nnci.tasks import denoise
+    out = tmp_path / "run"
+    argv = ["denoise", "train", "--out", str(out), "--epochs", "2", "--patches", "32", "--batch", "16", "--depth", "3",
+            "--width", "4", "--lr", "0.002", "--quiet"]
+    assert main(argv) == 0
+    (out / "model.safetensors").unlink()  # as if it had stopped before the end; the checkpoint stays
+    cases = [(["--depth", "5"], "--depth 5 conflicts with the run being resumed in"),
+             (["--no-residual"], "--no-residual conflicts with the run being resumed in " + str(out) + ", which has no --no-residual"),
+             (["--lr", "0.01"], "--lr 0.01 conflicts with the run being resumed in " + str(out) + ", which has 0.002")]
+    for extra, message in cases:
+        assert main(["denoise", "train", "--out", str(out), "--resume", *extra]) == 1
+        assert message in capsys.readouterr().err
+    assert main(["denoise", "train", "--out", str(out), "--epochs", "1"]) == 1  # no silent wipe of the run
+    assert "holds an interrupted run" in capsys.readouterr().err
+    assert main(["denoise", "train", "--out", str(out), "--resume", "--minutes", "5", "--quiet"]) == 0  # budget may change
+    settings = json.loads((out / "settings.json").read_text())["settings"]
+    assert (settings["depth"], settings["lr"], settings["epochs"]) == (3, 0.002, 2)
+    with pytest.raises(denoise.UserError, match="no run to continue"):
+        denoise.train(out=tmp_path / "empty", resume=True)
+
+
+@pytest.mark.parametrize("height, width", [(37, 45), (20, 33)])
+def test_ffdnet_sees_the_noise_map_handles_odd_sizes_and_tiles_exactly(height, width):
+    from nnci.models import FFDNet
+    from nnci.tasks.denoise import receptive_radius
+    nnci.manual_seed(height)
+    model = FFDNet(1, depth=5, width=8)
+    model.eval()
+    image = np.random.default_rng(height).random((1, height, width)).astype(np.float32)
+    whole = denoise_array(model, image, sigma=20)
+    assert whole.shape == image.shape
+    np.testing.assert_allclose(denoise_array(model, image, tile=12, sigma=20), whole, atol=1e-5)
+    assert np.abs(denoise_array(model, image, sigma=60) - whole).max() > 1e-4  # the map changes the output
+    assert receptive_radius(model) == 12
+    with pytest.raises(ValueError, match="needs the noise level"):
+        denoise_array(model, image)
+
+
+def test_ffdnet_trains_blind_with_synthetic_patches_and_estimates_sigma_in_run(tmp_path, capsys):
+    from nnci.tasks import denoise
+    out = tmp_path / "ffdnet"
+    assert main(["denoise", "train", "--model", "ffdnet", "--blind", "--out", str(out), "--epochs", "1", "--patches",
+                 "32", "--synthetic", "0.5", "--batch", "16", "--depth", "3", "--width", "8", "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["model"], config["sigma_range"], config["synthetic"]) == ("ffdnet", [0.0, 75.0], 0.5)
+    clean = np.random.default_rng(0).random((40, 50)).astype(np.float32)
+    noisy = np.clip(clean + np.random.default_rng(1).normal(0, 30 / 255, clean.shape), 0, 1)
+    write_png(tmp_path / "noisy.png", (noisy * 255).round().astype(np.uint8))
+    capsys.readouterr()
+    assert main(["denoise", "run", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "d.png"), "--weights",
+                 str(out / "model.safetensors")]) == 0
+    assert "estimated noise sigma" in capsys.readouterr().out
+    model = denoise.load(out / "model.safetensors")
+    np.testing.assert_array_equal(denoise.apply(model, noisy, sigma=30), denoise.apply(model, noisy, sigma=30.0))
+    with pytest.raises(denoise.UserError, match="outside the range"):
+        denoise.evaluate(denoise.load(None), [60])  # the shipped blind DnCNN stops at 55
+
+
 def test_eval_reports_model_and_baselines(tmp_path, tiny, capsys):
     weights = tiny / "gray" / "model.safetensors"
     assert main(["denoise", "eval", "--weights", str(weights), "--sigma", "25", "--json", "--out", str(tmp_path)]) == 0
@@ -71,6 +173,7 @@ def write_png(path, array):
 
 def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, capsys):
     gray = str(tiny / "gray" / "model.safetensors")
+    color = str(tiny / "color" / "model.safetensors")
     good = write_png(tmp_path / "good.png", np.zeros((20, 20), np.uint8))
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")
@@ -83,10 +186,14 @@ def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, caps
         (["denoise", "run", str(text), "-o", str(tmp_path / "o1.png"), "--weights", gray], "notes.png: cannot read"),
         (["denoise", "run", str(truncated), "-o", str(tmp_path / "o2.png"), "--weights", gray], "cut.png: cannot read"),
         (["denoise", "run", str(tmp_path / "absent.png"), "-o", str(tmp_path / "o3.png"), "--weights", gray],
-         "no such image file"),
+         "absent.png: no such file or folder"),
         (["denoise", "run", str(good), "-o", str(tmp_path / "missing-dir" / "o.png"), "--weights", gray],
          "does not exist"),
-        (["denoise", "run", str(rgb), "-o", str(tmp_path / "o5.png"), "--weights", gray], "rgb.png is RGB"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "o5.png"), "--weights", color], "the image is gray"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "o5.xyz"), "--weights", gray], "unknown image format"),
+        (["denoise", "run", str(good), str(rgb), "-o", str(existing), "--weights", gray], "2 inputs need a folder"),
+        (["denoise", "run", str(good), "-o", str(tmp_path / "o7.jpg"), "--weights", gray, "--sigma", "15"],
+         "trained for sigma 25, not 15"),
         (["denoise", "run", str(good), "-o", str(existing), "--weights", gray], "use --force"),
         (["denoise", "run", str(good), "-o", str(tmp_path / "o6.png"), "--weights", str(text)], "notes.png"),
     ]
@@ -95,12 +202,12 @@ def test_bad_input_gets_one_line_and_nothing_is_overwritten(tmp_path, tiny, caps
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (argv, err)
     assert existing.read_bytes() == b"keep me"
-    assert not (tmp_path / "o1.png").exists()
+    assert not (tmp_path / "o1.png").exists() and not (tmp_path / "o5.png").exists()
     with pytest.raises(SystemExit) as exit_info:  # refused while parsing, before anything is read
         main(["denoise", "run", str(good), "-o", str(tmp_path / "o4.png"), "--sigma", "80", "--weights", gray])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "argument --sigma: expected a number in [0, 55], got 80" in err and len(err.strip().splitlines()) == 1
+    assert "argument --sigma: expected a number in [0, 75], got 80" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_on_a_user_folder_and_direct_mapping(tmp_path, capsys):

@@ -111,3 +111,16 @@ def test_export_command_on_the_shipped_denoiser(tmp_path, capsys):
         np.testing.assert_allclose(got, model(nnci.tensor(x)).detach().numpy(), atol=1e-4)
     assert main(["export", "--weights", str(tmp_path / "missing.safetensors"), "--onnx", str(out)]) == 1
     assert "missing.safetensors" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task, weights, shape", [("denoise", "dncnn_gray_sigma25.safetensors", (1, 1, 40, 40)),
+                                                  ("isp", "isp_sid.safetensors", (1, 4, 32, 32))])
+def test_export_without_a_shape_takes_the_trained_input(task, weights, shape, tmp_path, capsys):
+    from nnci.tasks.common import shipped_weights
+    out = tmp_path / f"{task}.onnx"
+    assert main(["export", "--weights", str(shipped_weights(weights)), "--onnx", str(out)]) == 0
+    assert f"of shape {shape}" in capsys.readouterr().out
+    session = onnxruntime.InferenceSession(str(out))
+    assert tuple(session.get_inputs()[0].shape) == shape
+    x = np.random.default_rng(1).random(shape, dtype=np.float32)
+    assert session.run(None, {"input": x})[0].shape[0] == 1

@@ -8,6 +8,7 @@ import pytest
 
 import nnci
 from nnci.cli import main
+from nnci.tasks import approximate, classify, synthesize
 from nnci.tasks.approximate import constructive_network, evaluate_on_grid, target_function
 
 CONTRACT = ("model.safetensors", "config.json", "history.json", "loss.png")
@@ -22,23 +23,55 @@ def test_classify_reaches_97_percent_with_the_defaults(tmp_path, capsys):
     out = tmp_path / "classify"
     assert main(["classify", "train", "--out", str(out), "--quiet"]) == 0
     assert all((out / name).exists() for name in CONTRACT)
-    result = run_json(capsys, ["classify", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    result = run_json(capsys, ["classify", "eval", "--weights", str(out / "model.safetensors"), "--json",
+                               "--out", str(tmp_path / "eval")])
     assert result["model"]["accuracy"] >= 0.97
     assert result["model"]["accuracy"] > result["baselines"]["nearest class mean"]["accuracy"]
-    assert (out / "confusion.png").exists()
+    assert (tmp_path / "eval" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "classify"
+    # the Python API computes what the command line prints
+    model = classify.load(out / "model.safetensors")
+    assert classify.evaluate(model)["model"] == result["model"]
+    digits, labels = classify.digits_split()["test"]
+    predicted = classify.apply(model, [digit[0] for digit in digits[:50]])
+    assert np.mean(np.array(predicted) == labels[:50]) >= 0.9
+    # run: dark digits on light paper, at another size, are classified the same as the bundled ones
+    from nnci.io import write_image
+    from skimage.transform import resize
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for index in range(10):
+        write_image(folder / f"{index:02d}.png", 1 - resize(digits[index, 0] / digits[index, 0].max(), (32, 32)))
+    assert main(["classify", "run", str(folder), "-o", str(tmp_path / "labels.json"), "--weights",
+                 str(out / "model.safetensors"), "--quiet"]) == 0
+    rows = json.loads((tmp_path / "labels.json").read_text())
+    assert [row["input"] for row in rows] == [str(folder / f"{index:02d}.png") for index in range(10)]
+    assert np.mean([row["label"] == label for row, label in zip(rows, labels[:10])]) >= 0.8
+    assert all(abs(sum(row["probabilities"]) - 1) < 1e-4 for row in rows)
+    assert main(["classify", "run", str(folder), "-o", str(tmp_path / "labels.json"), "--weights",
+                 str(out / "model.safetensors")]) == 1
+    assert "already exists; use --force" in capsys.readouterr().err
+    assert main(["classify", "run", str(folder), "-o", str(tmp_path / "labels.txt"), "--weights",
+                 str(out / "model.safetensors")]) == 1
+    assert "write the results as .json or .csv" in capsys.readouterr().err
 
 
 def test_synthesize_contract_and_elbo_report(tmp_path, capsys):
     out = tmp_path / "vae"
     assert main(["synthesize", "train", "--out", str(out), "--epochs", "3", "--quiet"]) == 0
     assert all((out / name).exists() for name in CONTRACT)
-    result = run_json(capsys, ["synthesize", "eval", "--weights", str(out / "model.safetensors"), "--json"])
+    result = run_json(capsys, ["synthesize", "eval", "--weights", str(out / "model.safetensors"), "--json",
+                               "--out", str(tmp_path / "eval")])
     model = result["model"]
     assert model["elbo"] == pytest.approx(-(model["reconstruction_nll"] + model["kl"]), rel=1e-6)
     assert model["reconstruction_nll"] > result["reconstruction_nll_floor"]
-    assert (out / "samples.png").exists() and (out / "interpolation.png").exists()
+    assert (tmp_path / "eval" / "samples.png").exists() and (tmp_path / "eval" / "interpolation.png").exists()
+    vae = synthesize.load(out / "model.safetensors")
+    assert synthesize.evaluate(vae)["model"] == result["model"]
+    drawn = synthesize.sample(vae, 5, seed=3)
+    assert drawn.shape == (5, 8, 8) and np.array_equal(drawn, synthesize.sample(vae, 5, seed=3))
+    assert drawn.min() >= 0 and drawn.max() <= 1
     assert main(["synthesize", "run", "--weights", str(out / "model.safetensors"), "-n", "8",
                  "-o", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
@@ -54,15 +87,38 @@ def test_constructive_error_falls_with_width_and_is_small_for_sin():
 
 def test_approximate_contract_and_user_expression(tmp_path, capsys):
     out = tmp_path / "approx"
-    assert main(["approximate", "train", "--function", "x**2 - 0.5*abs(x)", "--domain", "-1", "1", "--units", "16",
-                 "--epochs", "300", "--out", str(out), "--quiet"]) == 0
+    assert main(["approximate", "train", "--function", "x**2 - 0.5*abs(x)", "--low", "-1", "--high", "1", "--units",
+                 "16", "--epochs", "300", "--out", str(out), "--quiet"]) == 0
     capsys.readouterr()
     assert all((out / name).exists() for name in CONTRACT) and (out / "approximation.png").exists()
     result = run_json(capsys, ["approximate", "eval", "--weights", str(out / "model.safetensors"), "--json"])
-    assert result["model"]["max_error"] < 0.1
+    assert result["model"]["max_error"] < 0.1 and result["domain"] == [-1.0, 1.0]
     assert "constructive" in result["baselines"]
-    assert main(["approximate", "train", "--function", "__import__('os')", "--out", str(tmp_path / "x")]) == 1
-    assert "unknown names" in capsys.readouterr().err
+    model = approximate.load(out / "model.safetensors")
+    assert approximate.evaluate(model)["model"] == result["model"]
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 4))
+    y = approximate.apply(model, x)
+    assert y.shape == (3, 4) and np.abs(y - (x ** 2 - 0.5 * np.abs(x))).max() < result["model"]["max_error"] + 1e-6
+    # run: numbers and a file of numbers in, {x, y, f} rows out
+    (tmp_path / "xs.txt").write_text("0.25, 0.5\n0.75\n")
+    assert main(["approximate", "run", "-0.5", str(tmp_path / "xs.txt"), "-o", str(tmp_path / "y.csv"),
+                 "--weights", str(out / "model.safetensors"), "--quiet"]) == 0
+    lines = (tmp_path / "y.csv").read_text().splitlines()
+    assert lines[0] == "x,y,f" and [float(line.split(",")[0]) for line in lines[1:]] == [-0.5, 0.25, 0.5, 0.75]
+    expected = approximate.apply(model, np.array([-0.5, 0.25, 0.5, 0.75]))
+    assert np.allclose([float(line.split(",")[1]) for line in lines[1:]], expected, rtol=0, atol=1e-12)
+    (tmp_path / "bad.txt").write_text("0.1 zero")
+    assert main(["approximate", "run", str(tmp_path / "bad.txt"), "-o", str(tmp_path / "z.json"),
+                 "--weights", str(out / "model.safetensors")]) == 1
+    assert "bad.txt: value 2 ('zero')" in capsys.readouterr().err
+    # a bad expression is refused while the options are read, in one line naming the option
+    result = cli("approximate", "train", "--function", "__import__('os')", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "--function" in result.stderr and "unknown names" in result.stderr
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="function: .*unknown names"):
+        approximate.train(function="__import__('os')")
+    with pytest.raises(ValueError, match="low < high"):
+        approximate.train(low=1.0, high=0.5, epochs=1)
 
 
 def cli(*args):
@@ -120,7 +176,7 @@ def test_weights_of_another_task_or_architecture_are_rejected(tmp_path, capsys):
 
 
 def test_approximate_sweep_prints_the_table_and_writes_plots(tmp_path, capsys):
-    assert main(["approximate", "run", "--function", "sin", "--steps", "30", "--out", str(tmp_path)]) == 0
+    assert main(["approximate", "sweep", "--function", "sin", "--steps", "30", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split() for line in lines if line.strip() and line.split()[0].isdigit()]
     assert [int(r[0]) for r in rows] == [2, 4, 8, 16, 32, 64, 128, 256]

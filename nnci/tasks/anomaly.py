@@ -4,10 +4,16 @@ An autoencoder trained on defect-free surfaces reconstructs the recurring textur
 it never saw, so the pixel-wise difference between an image and its reconstruction marks defects.
 Two maps: squared error (L2) and 1 - local SSIM, each smoothed by a small Gaussian; the image's
 score is the map's maximum. The baseline is the deviation from the mean good image.
+
+The decision threshold of each map is chosen on the validation split (Youden's J) when training ends
+and stored in the model's config (the weights' metadata, key "thresholds"), so that `run` and `apply`
+label an image anomalous exactly as `eval` scores it; eval reports the same thresholds.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +26,48 @@ from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
-from ..tensor import Tensor
-from .common import (LEARNING_RATE, add_eval_arguments, add_run_arguments, add_train_arguments, integer, load_model,
-                     number, picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError)
+from ..plotting import pyplot, save_figure
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_paths, picture_dir, progress, report, save_model)
+from .options import (BadValue, LEARNING_RATE, Settings, UserError, choice, epochs_option, filesystem_path, integer,
+                      minutes_option, number, option)
 
 NAME = "anomaly"
 HELP = "autoencoder anomaly detection for visual inspection (train on good parts, maps by reconstruction error)"
 MAPS = ("l2", "ssim")
 BLUR = 2.0
+WIDTHS = [16, 32]  # the encoder halves the size once per width
+MULTIPLE = 2 ** len(WIDTHS)
+COUNTS = {"val": 64, "test": 128}
+
+
+def image_size(value: Any) -> int:
+    """A side in [16, 1024] that the encoder can halve twice (a multiple of 4)."""
+    value = integer(16, 1024)(value)
+    if value % MULTIPLE:
+        raise BadValue(f"expected a multiple of {MULTIPLE} in [16, 1024], got {value}")
+    return value
+
+
+image_size.__name__ = "integer"  # a checked integer, as nnci's option walkers (and tests) recognise them
+
+
+
+@dataclasses.dataclass
+class Config(Settings):
+    """Training options of `nnci anomaly train` (and of anomaly.train in Python)."""
+    epochs: int = epochs_option(12)
+    minutes: float = minutes_option(10)
+    category: str = option("weave", choice(*CATEGORIES), "generated surface")
+    data: Path | None = option(None, filesystem_path,
+                               "your folder: good/, test/good/, test/defect/, optional masks/ (none: generated)")
+    model: str = option("ae", choice("ae", "vae"), "convolutional autoencoder or variational autoencoder")
+    size: int = option(64, image_size, "side the images are resized to (a multiple of 4)")
+    latent: int = option(64, integer(1, 4096), "VAE: latent vector size")
+    latent_channels: int = option(4, integer(1, 512), "autoencoder: channels of its spatial bottleneck at 1/4 "
+                                  "resolution")
+    count: int = option(1024, integer(1, 1_000_000), "generated training images")
+    lr: float = option(3e-3, LEARNING_RATE, "Adam's learning rate")
 
 
 def build(config: dict) -> Any:
@@ -60,7 +100,7 @@ def load_splits(config: dict, counts: dict) -> dict:
 def reconstruct(model: Any, images: xp.ndarray, batch: int = 64) -> xp.ndarray:
     parts = []
     for start in range(0, len(images), batch):
-        x = as_tensor(images[start:start + batch])
+        x = as_tensor(xp.ascontiguousarray(images[start:start + batch], dtype=xp.float32))
         out = model(x)
         parts.append((out[0].sigmoid() if isinstance(out, tuple) else out).detach().numpy())
     return xp.concatenate(parts)
@@ -88,13 +128,19 @@ def best_threshold(scores: xp.ndarray, labels: xp.ndarray) -> float:
     return best
 
 
+def choose_thresholds(val: tuple, references: xp.ndarray) -> dict:
+    """{map: the image-score threshold chosen on the validation split} (what train stores, eval reports)."""
+    return {kind: best_threshold(anomaly_maps(val[0], references, kind).max((1, 2)), val[2]) for kind in MAPS}
+
+
 def score_method(val: tuple, test: tuple, reference_fn) -> dict:
     """Image and pixel AUROC on test, with the image threshold chosen on val."""
     result = {}
+    thresholds = choose_thresholds(val, reference_fn(val[0]))
+    test_references = reference_fn(test[0])
     for kind in MAPS:
-        val_maps = anomaly_maps(val[0], reference_fn(val[0]), kind)
-        test_maps = anomaly_maps(test[0], reference_fn(test[0]), kind)
-        threshold = best_threshold(val_maps.max((1, 2)), val[2])
+        test_maps = anomaly_maps(test[0], test_references, kind)
+        threshold = thresholds[kind]
         scores = test_maps.max((1, 2))
         result[f"image_auroc_{kind}"] = roc_auc(scores, test[2])
         if test[1] is not None:
@@ -104,17 +150,27 @@ def score_method(val: tuple, test: tuple, reference_fn) -> dict:
     return result
 
 
-def train(args: argparse.Namespace) -> int:
-    out = prepare_out_dir(args)
+# ----- train ---------------------------------------------------------------------------------------
+def train(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, force: bool = False,
+          progress: bool = True, **overrides: Any) -> Any:
+    """Train an autoencoder D(E(x)) on good surfaces only by min E||x - D(E(x))||^2 (the VAE: its ELBO), then
+    choose each map's threshold on the validation split; files go to `out` (none when None). Returns the
+    model in eval mode; its task_config["thresholds"] holds the thresholds."""
+    args = open_run(NAME, Config, config, overrides, out, resume, force)
     manual_seed(args.seed)
-    config = {"model": args.model, "size": args.size, "widths": [16, 32], "latent_dim": args.latent,
-              "latent_channels": args.latent_channels,
-              "category": args.category, "data": str(args.data) if args.data else None, "seed": args.seed}
-    splits = load_splits(config, {"train": args.count, "val": 64, "test": 128})
+    config = {"model": args.model, "size": args.size, "widths": list(WIDTHS), "latent_dim": args.latent,
+              "latent_channels": args.latent_channels, "category": args.category,
+              "data": str(args.data) if args.data else None, "seed": args.seed,
+              "input_channels": 1, "input_size": args.size}
+    if args.data is None:
+        check_memory(args.count * args.size ** 2, f"{args.count} training images of {args.size}x{args.size}",
+                     "lower --count or --size")
+    splits = load_splits(config, {"train": args.count, **COUNTS})
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(splits["train"]), batch_size=32, shuffle=True, generator=Generator().manual_seed(args.seed))
+    loader = DataLoader(TensorDataset(splits["train"]), batch_size=32, shuffle=True,
+                        generator=Generator().manual_seed(args.seed))
     val_images, _, val_labels = splits["val"]
 
     def loss_fn(model, batch):
@@ -130,24 +186,113 @@ def train(args: argparse.Namespace) -> int:
 
     what = f"folder {args.data}" if args.data else f"generated '{args.category}' surfaces"
     print(f"training a {args.model} ({model.num_parameters():,} parameters) on {len(splits['train'])} good images of {what}")
-    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title=f"anomaly: {args.model} on good {args.category} surfaces")
-    return 0
+    fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
+        evaluate=evaluate, scheduler=scheduler, title=f"anomaly: {args.model} on good {what}")
+    config["thresholds"] = choose_thresholds(splits["val"], reconstruct(model, val_images))
+    model.task_config = config
+    shown = ", ".join(f"{kind} {value:.6g}" for kind, value in config["thresholds"].items())
+    if out is not None:
+        save_model(model, NAME, config, Path(out))  # again, now with the thresholds in its metadata
+        print(f"thresholds chosen on the validation split ({shown}) stored in {Path(out) / 'model.safetensors'}")
+    else:
+        print(f"thresholds chosen on the validation split: {shown}")
+    return model
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    model, config = load_model(args.weights, NAME, build)
-    splits = load_splits(config, {"train": 256, "val": 64, "test": 128})
+# ----- the Python API --------------------------------------------------------------------------------
+def load(weights: str | Path | None = None) -> Any:
+    """The model of a model.safetensors written by train (no weights are shipped for this task)."""
+    if weights is None:
+        raise UserError("nnci ships no anomaly model; pass the model.safetensors written by 'nnci anomaly train' "
+                        "(or train one with anomaly.train)")
+    return load_model(Path(weights), NAME, build)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Anomaly:
+    """One image's result: its anomaly map (H, W) at the image's size, its score (the maximum of the map at
+    the model's size), the threshold it was held against and the verdict (None without a threshold)."""
+    map: Any
+    score: float
+    threshold: float | None
+    anomalous: bool | None
+
+
+def _check(validate: Any, name: str, value: Any) -> Any:
+    try:
+        return validate(value)
+    except BadValue as error:
+        raise UserError(f"{name}: {error}") from None
+
+
+def stored_threshold(model: Any, kind: str) -> float | None:
+    """The threshold of map `kind` that train chose on the validation split (None for older weights)."""
+    return (getattr(model, "task_config", None) or {}).get("thresholds", {}).get(kind)
+
+
+def apply(model: Any, images: Any, *, map: str = "l2", threshold: float | None = None) -> Any:  # noqa: A002
+    """Anomaly(map, score, threshold, anomalous) for each image (H, W) or (H, W, 3) in [0, 1] (one array or a
+    list of them): the image, resized to the model's size, against its reconstruction D(E(x)). The
+    threshold is the one stored at training when None."""
+    from skimage.transform import resize
+
+    from ..io import rgb_to_gray
+    kind = _check(choice(*MAPS), "map", map)
+    if threshold is not None:
+        threshold = _check(number(0, 1e6), "threshold", threshold)
+    else:
+        threshold = stored_threshold(model, kind)
+    single = not isinstance(images, (list, tuple))
+    size = model.task_config["size"] if hasattr(model, "task_config") else model.image_size
+    shapes, small = [], []
+    for image in ([images] if single else images):
+        image = xp.asarray(image, dtype=xp.float32)
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise UserError(f"expected a gray (H, W) or RGB (H, W, 3) image, got an array of shape {image.shape}")
+        image = rgb_to_gray(image) if image.ndim == 3 else image
+        shapes.append(image.shape)
+        small.append(resize(image, (size, size), anti_aliasing=True).astype(xp.float32)[None])
+    if not small:
+        return []
+    small = xp.stack(small)
+    maps = anomaly_maps(small, reconstruct(model, small), kind)
+    results = []
+    for shape, anomaly in zip(shapes, maps):
+        score = float(anomaly.max())
+        full = resize(anomaly, shape, order=1).astype(xp.float32) if shape != anomaly.shape else anomaly
+        results.append(Anomaly(full, score, threshold, None if threshold is None else score >= threshold))
+    return results[0] if single else results
+
+
+def heat_overlay(image: Any, anomaly: Any, threshold: float) -> Any:
+    """RGB (H, W, 3): the gray image under the inferno colour map of anomaly / threshold, opaque as its square
+    (full colour at and above the threshold, calm surface left gray)."""
+    from matplotlib import colormaps
+    level = xp.clip(anomaly / threshold, 0, 1) if threshold > 0 else (anomaly > 0).astype(xp.float32)
+    colours = colormaps["inferno"](level)[..., :3]
+    weight = 0.8 * level[..., None] ** 2
+    return ((1 - weight) * image[..., None] + weight * colours).astype(xp.float32)
+
+
+# ----- eval ----------------------------------------------------------------------------------------
+def evaluate(model: Any = None, *, out: str | Path | None = None) -> dict:
+    """Image and pixel AUROC of the L2 and SSIM maps on the test split, each thresholded as chosen on the
+    validation split, against the mean good image: {"model": {...}, "baselines": {...}, "data": ...}; the
+    overlays picture is written into `out` when given."""
+    if model is None:
+        model = load(None)
+    config = model.task_config
+    splits = load_splits(config, {"train": 256, **COUNTS})
     mean_good = splits["train"].mean(0, keepdims=True)
     ours = score_method(splits["val"], splits["test"], lambda images: reconstruct(model, images))
     baseline = score_method(splits["val"], splits["test"], lambda images: xp.broadcast_to(mean_good, images.shape))
-    out = picture_dir(args)
-    test_images, test_masks, test_labels = splits["test"]
-    path = write_overlays(out / "anomaly_maps.png", model, test_images, test_masks, test_labels)
     result = {"model": ours, "baselines": {"mean good image": baseline},
-              "data": config["data"] or f"generated '{config['category']}' surfaces", "picture": str(path)}
-    report(result, args.json, "anomaly: test split, AUROC (image and pixel) per anomaly map")
-    return 0
+              "data": config["data"] or f"generated '{config['category']}' surfaces"}
+    if out is not None:
+        test_images, test_masks, test_labels = splits["test"]
+        result["picture"] = str(write_overlays(picture_dir(out) / "anomaly_maps.png", model, test_images, test_masks,
+                                               test_labels))
+    return result
 
 
 def write_overlays(path: Path, model: Any, images: xp.ndarray, masks: xp.ndarray | None, labels: xp.ndarray,
@@ -176,49 +321,48 @@ def write_overlays(path: Path, model: Any, images: xp.ndarray, masks: xp.ndarray
     return path
 
 
-def run(args: argparse.Namespace) -> int:
-    from skimage.transform import resize
+# ----- the command line ------------------------------------------------------------------------------
+def evaluate_command(args: argparse.Namespace) -> int:
+    result = evaluate(load(args.weights), out=picture_dir(args.out))
+    report(result, args.json, "anomaly: test split, AUROC (image and pixel) per anomaly map")
+    return 0
 
-    from ..io import read_image
-    model, config = load_model(args.weights, NAME, build)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    threshold = args.threshold
-    plt = pyplot()
-    for name in args.images:
-        image, _ = read_image(name, gray=True)
-        small = resize(image, (config["size"], config["size"]), anti_aliasing=True).astype(xp.float32)[None, None]
-        anomaly = anomaly_maps(small, reconstruct(model, small), "l2")[0]
-        score = float(anomaly.max())
-        verdict = "" if threshold is None else (" DEFECT" if score >= threshold else " ok")
-        fig, axis = plt.subplots(figsize=(4, 4))
-        axis.imshow(small[0, 0], cmap="gray", vmin=0, vmax=1)
-        axis.imshow(anomaly, cmap="inferno", alpha=0.5)
-        axis.set_title(f"{Path(name).name}: score {score:.4f}{verdict}", fontsize=9)
-        axis.axis("off")
-        target = out / f"{Path(name).stem}_anomaly.png"
-        save_figure(fig, target)
-        print(f"{name}: anomaly score {score:.5f}{verdict} -> {target}")
+
+def run_command(args: argparse.Namespace) -> int:
+    from ..io import read_image, write_image
+    sources = input_images(args.inputs)
+    targets = output_paths(sources, args.out, "_anomaly", args.force)
+    model = load(args.weights)
+    threshold = args.threshold if args.threshold is not None else stored_threshold(model, args.map)
+    if threshold is None:
+        raise UserError(f"{args.weights}: these weights record no threshold (trained by an older nnci); pass "
+                        f"--threshold T (nnci anomaly eval prints threshold_{args.map})")
+    origin = "given with --threshold" if args.threshold is not None else \
+        f"chosen on the validation split at training, stored in {args.weights}"
+    print(f"threshold {threshold:.6g} on the {args.map.upper()} map ({origin})")
+    flagged = 0
+    for source, target in progress(list(zip(sources, targets)), args.quiet, "scoring"):
+        image, info = read_image(source, gray=True)
+        result = apply(model, image, map=args.map, threshold=threshold)
+        write_image(target, heat_overlay(image, result.map, threshold), alpha=info["alpha"])
+        flagged += result.anomalous
+        print(f"{source}: score {result.score:.6g} {'>=' if result.anomalous else '<'} {threshold:.6g}: "
+              f"{'ANOMALOUS' if result.anomalous else 'good'}; heat map -> {target}")
+    if len(sources) > 1:
+        print(f"{flagged} of {len(sources)} inputs anomalous")
     return 0
 
 
 def add_arguments(actions: argparse._SubParsersAction) -> None:
-    parser = actions.add_parser("train", help="train an autoencoder on defect-free surfaces")
-    add_train_arguments(parser, epochs=12, minutes=10)
-    parser.add_argument("--category", default="weave", choices=CATEGORIES, help="generated surface (default weave)")
-    parser.add_argument("--data", type=Path, help="your folder: good/, test/good/, test/defect/, optional masks/")
-    parser.add_argument("--model", choices=("ae", "vae"), default="ae")
-    parser.add_argument("--size", type=integer(16, 1024), default=64)
-    parser.add_argument("--latent", type=integer(1, 4096), default=64, help="VAE: latent vector size")
-    parser.add_argument("--latent-channels", type=integer(1, 512), default=4,
-                        help="autoencoder: channels of its spatial bottleneck at 1/4 resolution (default 4)")
-    parser.add_argument("--count", type=integer(1, 1_000_000), default=1024, help="generated training images")
-    parser.add_argument("--lr", type=LEARNING_RATE, default=3e-3)
-    parser.set_defaults(run=train)
+    add_train_command(actions, sys.modules[__name__], "train an autoencoder on defect-free surfaces")
     parser = actions.add_parser("eval", help="image and pixel AUROC for the L2 and SSIM maps, threshold from validation")
     add_eval_arguments(parser)
-    parser.set_defaults(run=evaluate)
-    parser = actions.add_parser("run", help="anomaly heat-map overlays for your own images")
-    add_run_arguments(parser, out="anomaly-maps")
-    parser.add_argument("--threshold", type=number(0, 1e6), help="flag images scoring at least this (from eval)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=evaluate_command)
+    parser = add_run_command(actions, "label your own images anomalous or good, with heat-map overlays",
+                             "the heat-map overlay(s) (full colour at and above the threshold), with the input's "
+                             "size and alpha", shipped=False)
+    parser.add_argument("--map", choices=MAPS, default="l2", help="the anomaly map that scores (default l2)")
+    parser.add_argument("--threshold", type=number(0, 1e6),
+                        help="flag images scoring at least this (default: the one chosen on the validation split "
+                             "at training, stored in the weights)")
+    parser.set_defaults(run=run_command)

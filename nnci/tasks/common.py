@@ -1,12 +1,15 @@
-"""The contract every task follows on the command line.
+"""The contract every task follows, in Python and on the command line.
 
-train --out DIR writes DIR/model.safetensors (weights + the config that rebuilds the model, in its
-metadata), DIR/config.json, DIR/history.json and DIR/loss.png; eval --weights W [--json] prints a
-table or {"model": {...}, "baselines": {name: {...}}}; run applies a model to the user's input.
+train(config, out, **options) (and `nnci TASK train --out DIR --option ...`) writes DIR/model.safetensors
+(weights + the config that rebuilds the model, in its metadata), DIR/config.json, DIR/settings.json,
+DIR/history.json and DIR/loss.png; evaluate(model, out=...) returns what `eval --json` prints,
+{"model": {...}, "baselines": {name: {...}}, ...}; apply(model, inputs) works on arrays, and
+`run INPUT... -o OUT` on files.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -14,81 +17,10 @@ from typing import Any, Callable
 
 from ..serialization import WeightsFileError, load_safetensors, safetensors_metadata, save_safetensors
 from ..nn.module import Module
-from ..train import Trainer, write_json
+from ..train import CHECKPOINT, Trainer, write_json
+from .options import BUDGET, UserError, add_options, flag_of, from_json, given_options, resolve, to_json
 
 WEIGHTS = "model.safetensors"
-
-
-class UserError(Exception):
-    """A mistake in the user's input: reported as one line, without a traceback."""
-
-
-def integer(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: an integer in [low, high], else a one-line error (argparse names the option)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {value}")
-        return value
-    parse.__name__ = "integer"
-    return parse
-
-
-def number(low: float, high: float, above: bool = False) -> Callable[[str], float]:
-    """An argparse type: a finite number in [low, high] (or (low, high] when `above`), never NaN."""
-    interval = f"{'(' if above else '['}{low:g}, {high:g}]"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text!r}") from None
-        if not (low < value <= high if above else low <= value <= high):  # NaN fails both
-            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
-        return value
-    parse.__name__ = "number"
-    return parse
-
-
-def numbers(low: float, high: float, above: bool = False) -> Callable[[str], list]:
-    """An argparse type: comma-separated numbers, each as `number(low, high, above)` checks it."""
-    one = number(low, high, above)
-
-    def parse(text: str) -> list:
-        parts = text.split(",")
-        if not all(part.strip() for part in parts):
-            raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 15,25,50, got {text!r}")
-        return [one(part) for part in parts]
-    parse.__name__ = "numbers"
-    return parse
-
-
-SEED = integer(0, 2 ** 32 - 1)
-LEARNING_RATE = number(0, 10)
-EPOCHS = integer(1, 100_000)
-MINUTES = number(0, 7 * 24 * 60, above=True)  # up to a week
-
-
-def add_train_arguments(parser: argparse.ArgumentParser, epochs: int, minutes: float) -> None:
-    parser.add_argument("--out", required=True, type=Path, help="directory for model, config, history and plots")
-    parser.add_argument("--epochs", type=EPOCHS, default=epochs, help=f"passes over the data (default {epochs})")
-    parser.add_argument("--minutes", type=MINUTES, default=minutes,
-                        help=f"wall-time budget in minutes, up to a week (default {minutes:g})")
-    parser.add_argument("--seed", type=SEED, default=0, help="seed for initialisation, shuffling and sampling")
-    parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.safetensors")
-    parser.add_argument("--force", action="store_true", help="overwrite a model already in DIR")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, out: str | None = None) -> None:
-    """images (one or more files), --weights, and --out DIR (default `out`) when the task writes files."""
-    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, TIFF, ...)")
-    parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
-    if out is not None:
-        parser.add_argument("--out", default=out, type=Path, help=f"directory for the results (default {out})")
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser, shipped: str | None = None) -> None:
@@ -98,7 +30,241 @@ def add_eval_arguments(parser: argparse.ArgumentParser, shipped: str | None = No
     else:
         parser.add_argument("--weights", required=True, type=Path, help="a model.safetensors written by train")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--out", type=Path, help="directory for the pictures (default: next to the weights)")
+    parser.add_argument("--out", type=Path, help="directory for the pictures (default: the working directory)")
+
+
+def add_train_command(actions: argparse._SubParsersAction, module: Any, help: str) -> argparse.ArgumentParser:
+    """`train --out DIR [--resume] [--force] [--quiet]` plus one option per field of module.Config; it calls
+    module.train with the options the user gave."""
+    parser = actions.add_parser("train", help=help, description=help)
+    parser.add_argument("--out", required=True, type=Path, help="directory for model, config, history and plots")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in --out with its own settings")
+    parser.add_argument("--force", action="store_true", help="start over, replacing a model or an interrupted run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_options(parser, module.Config)
+
+    def train_command(args: argparse.Namespace) -> int:
+        module.train(out=args.out, resume=args.resume, force=args.force, progress=not args.quiet,
+                     **given_options(args, module.Config))
+        return 0
+    parser.set_defaults(run=train_command)
+    return parser
+
+
+SETTINGS = "settings.json"
+
+
+def open_run(task: str, kind: type, config: Any, overrides: dict, out: Path | None, resume: bool,
+             force: bool) -> Any:
+    """The checked settings of a training run, and its directory made ready.
+
+    A new run writes its settings to out/settings.json before training. resume=True takes the settings from
+    there (an option that would compute something else is refused, naming both values; the budget may
+    change). A directory holding a model or an interrupted run is never replaced without force=True."""
+    if resume and force:
+        raise UserError("--resume continues the run in --out and --force replaces it: choose one")
+    if out is None:
+        if resume:
+            raise UserError("--resume needs the directory of the run (--out)")
+        return resolve(kind, config, overrides)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".nnci-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to output directory {out}: {error.strerror or error}") from None
+    checkpoint, saved_path = out / CHECKPOINT, out / SETTINGS
+    if resume:
+        if not checkpoint.exists():
+            raise UserError(f"--resume: {out} holds no run to continue (no {CHECKPOINT})")
+        saved = _read_settings(saved_path, task, kind)
+        asked = resolve(kind, config, overrides)
+        named = set(overrides) | ({item.name for item in dataclasses.fields(kind)} if config is not None else set())
+        for item in dataclasses.fields(kind):
+            if item.name in named and item.name not in BUDGET and getattr(asked, item.name) != getattr(saved, item.name):
+                raise UserError(f"{_spelled(item, getattr(asked, item.name))} conflicts with the run being resumed in "
+                                f"{out}, which has {_spelled(item, getattr(saved, item.name), bare=True)}; drop the "
+                                "option, or use --force to start over")
+        return dataclasses.replace(saved, **{name: getattr(asked, name) for name in BUDGET if name in named})
+    if not force:
+        if (out / WEIGHTS).exists():
+            raise UserError(f"{out / WEIGHTS} already exists; use --force to overwrite it or --resume to continue")
+        if checkpoint.exists():
+            raise UserError(f"{out} holds an interrupted run ({CHECKPOINT}); use --resume to continue it or --force "
+                            "to start over")
+    config = resolve(kind, config, overrides)
+    for name in (CHECKPOINT, WEIGHTS):
+        (out / name).unlink(missing_ok=True)
+    write_json(saved_path, {"task": task, "settings": to_json(config)})
+    return config
+
+
+def _spelled(item: dataclasses.Field, value: Any, bare: bool = False) -> str:
+    """An option as the command line spells it: `--lr 0.01`, `--no-residual`, `no --no-residual`."""
+    flag = flag_of(item)
+    if isinstance(item.default, bool):
+        return flag if value != item.default else f"no {flag}"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return shown if bare else f"{flag} {shown}"
+
+
+def _read_settings(path: Path, task: str, kind: type) -> Any:
+    try:
+        saved = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"--resume: {path.parent} has a checkpoint but no {SETTINGS}, so its settings are unknown; "
+                        "use --force to start over") from None
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: unreadable ({error})") from None
+    if not isinstance(saved, dict) or saved.get("task") != task or not isinstance(saved.get("settings"), dict):
+        raise UserError(f"{path}: not the settings of an 'nnci {task} train' run")
+    return from_json(kind, saved["settings"], str(path))
+
+
+def fit(config: Any, out: Path | None, task: str, model_config: dict, model: Module, optimizer: Any,
+        loss_fn: Callable, loader: Any, *, resume: bool = False, progress: bool = True, title: str,
+        evaluate: Callable | None = None, scheduler: Any = None, warmup_steps: int = 0) -> Trainer:
+    """Run the shared Trainer with the config's budget, then write the model and its config into `out`
+    (nothing is written when out is None); the model carries model_config as `task_config`."""
+    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
+                      epochs=config.epochs, minutes=config.minutes, checkpoint_every=config.checkpoint_every,
+                      warmup_steps=warmup_steps, progress=progress, title=title)
+    trainer.fit(resume=resume)
+    model.eval()
+    model.task_config = model_config
+    if out is not None:
+        save_model(model, task, model_config, Path(out))
+        print(f"model written to {Path(out) / WEIGHTS}")
+    return trainer
+
+
+def check_memory(count: int, what: str, advice: str) -> None:
+    """Refuse, in one line, an array of `count` float32 values that would take more than half of this
+    machine's memory (before it is allocated, so the machine never swaps to death on a typo)."""
+    needed = 4 * count
+    try:
+        limit = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # no sysconf: assume 8 GiB
+        limit = 4 * 2 ** 30
+    if needed > limit:
+        raise UserError(f"{what} would take {needed / 2 ** 30:.1f} GiB, more than half of this machine's memory "
+                        f"({limit / 2 ** 30:.1f} GiB); {advice}")
+
+
+# ----- run: INPUT... -o OUT ------------------------------------------------------------------------
+def add_run_command(actions: argparse._SubParsersAction, help: str, output: str,
+                    shipped: bool = True) -> argparse.ArgumentParser:
+    """`run INPUT... -o OUT [--weights W] [--force]`: inputs are images or folders of images; `output`
+    says what is written for each; --weights is required when the task ships no weights."""
+    parser = actions.add_parser("run", help=help, description=help)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                        help="image files, or folders whose images are all processed")
+    parser.add_argument("-o", "--out", required=True, type=Path, metavar="OUT",
+                        help=f"{output}: a file for one input (format from its extension), else a folder")
+    parser.add_argument("--weights", type=Path, required=not shipped,
+                        help="a model.safetensors written by train" + (" (default: shipped)" if shipped else ""))
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def input_images(inputs: list) -> list[Path]:
+    """The image files named, with each folder replaced by the images in it (sorted); one-line errors."""
+    from ..io import IMAGE_SUFFIXES
+    files = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise UserError(f"{item}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    return files
+
+
+def output_paths(sources: list[Path], out: Path, suffix: str, force: bool, extension: str = ".png") -> list[Path]:
+    """Where each source's result goes: `out` itself for one source when it has an image extension,
+    else out/<stem><suffix><extension> in the folder `out` (created). Existing files need force."""
+    from ..io import IMAGE_SUFFIXES
+    out = Path(out)
+    if len(sources) == 1 and out.suffix and not out.is_dir():
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UserError(f"-o {out}: unknown image format {out.suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)} "
+                            "(or name a folder)")
+        if not out.parent.is_dir():
+            raise UserError(f"-o {out}: the folder {out.parent} does not exist")
+        targets = [out]
+    else:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"-o {out}: a file, but {len(sources)} inputs need a folder")
+        if out.suffix.lower() in IMAGE_SUFFIXES and not out.exists():
+            raise UserError(f"-o {out}: names an image file, but {len(sources)} inputs need a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"-o {out}: cannot create the folder ({error.strerror or error})") from None
+        targets = [out / f"{source.stem}{suffix}{extension}" for source in sources]
+        seen: dict[Path, Path] = {}
+        for source, target in zip(sources, targets):
+            if target in seen:
+                raise UserError(f"{seen[target]} and {source} would both be written to {target}")
+            seen[target] = source
+    existing = [target for target in targets if target.exists()]
+    if existing and not force:
+        raise UserError(f"{existing[0]} already exists{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}; "
+                        "use --force to overwrite")
+    return targets
+
+
+RESULT_SUFFIXES = (".json", ".csv")
+
+
+def results_file(out: Path, force: bool) -> Path:
+    """run's results file: a .json or .csv whose folder exists; an existing one needs force."""
+    out = Path(out)
+    if out.suffix.lower() not in RESULT_SUFFIXES:
+        raise UserError(f"-o {out}: write the results as .json or .csv (one row per input), not {out.suffix or 'a folder'!r}")
+    if out.is_dir():
+        raise UserError(f"-o {out}: a folder; name a .json or .csv file")
+    if not out.parent.is_dir():
+        raise UserError(f"-o {out}: the folder {out.parent} does not exist")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; use --force to overwrite")
+    return out
+
+
+def write_results(path: Path, rows: list[dict], header: list[str], cells: Callable[[dict], list]) -> None:
+    """rows as a JSON list of objects (.json), or as a CSV table with `header` and cells(row) per line (.csv);
+    the file is replaced atomically."""
+    import csv
+    import io
+    from ..io import atomic_write
+    if path.suffix.lower() == ".json":
+        text = json.dumps(rows, indent=1) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(cells(row) for row in rows)
+        text = buffer.getvalue()
+    try:
+        atomic_write(path, lambda handle: handle.write(text.encode()))
+    except OSError as error:
+        raise UserError(f"-o {path}: cannot write ({error.strerror or error})") from None
+
+
+def progress(items: list, quiet: bool, what: str) -> Any:
+    """A progress bar over items when there are several and the user did not ask for quiet."""
+    from tqdm import tqdm
+    return tqdm(items, desc=what, disable=quiet or len(items) < 2, leave=False, dynamic_ncols=True)
 
 
 def shipped_weights(filename: str) -> Path:
@@ -117,40 +283,10 @@ def weights_or_shipped(weights: Path | None, filename: str) -> Path:
     return path
 
 
-def prepare_out_dir(args: argparse.Namespace) -> Path:
-    """Create the output directory and prove it writable before any training starts."""
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".nnci-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise UserError(f"cannot write to output directory {out}: {error.strerror or error}") from None
-    if (out / WEIGHTS).exists() and not (args.force or args.resume):
-        raise UserError(f"{out / WEIGHTS} already exists; use --force to overwrite it or --resume to continue")
-    return out
-
-
 def save_model(model: Module, task: str, config: dict, out: Path) -> None:
     """Weights with the task and config in the metadata, plus config.json beside them."""
     save_safetensors(model.state_dict(), out / WEIGHTS, metadata={"nnci_task": task, "nnci_config": json.dumps(config)})
     write_json(out / "config.json", {"task": task, **config})
-
-
-def train_and_save(args: argparse.Namespace, out: Path, task: str, config: dict, model: Module, optimizer: Any,
-                   loss_fn: Callable, loader: Any, *, title: str, evaluate: Callable | None = None,
-                   scheduler: Any = None, checkpoint_every: int = 100, warmup_steps: int = 0) -> Trainer:
-    """Run the shared Trainer with the command line's budget (--epochs, --minutes, --resume, --quiet),
-    then write the model and its config."""
-    trainer = Trainer(model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler, out_dir=out,
-                      epochs=args.epochs, minutes=args.minutes, checkpoint_every=checkpoint_every,
-                      warmup_steps=warmup_steps,
-                      progress=not args.quiet, title=title)
-    trainer.fit(resume=args.resume)
-    save_model(model, task, config, out)
-    print(f"model written to {out / WEIGHTS}")
-    return trainer
 
 
 def _read_weights(path: Path, read: Callable[[Path], Any]) -> Any:
@@ -185,6 +321,7 @@ def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[
     except RuntimeError as error:
         raise UserError(f"{path}: {error}") from None
     model.eval()
+    model.task_config = config
     return model, config
 
 
@@ -204,27 +341,22 @@ def report(result: dict, as_json: bool, title: str) -> None:
                         for m in metrics)
         print(f"{name:<{width}s}{cells}")
     for key, value in result.items():
-        if key not in ("model", "baselines"):
+        if key in ("model", "baselines"):
+            continue
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for inner, entry in value.items():
+                print(f"  {inner}: {json.dumps(entry)}")
+        else:
             print(f"{key}: {value}")
 
 
-def picture_dir(args: argparse.Namespace) -> Path:
-    out = Path(args.out) if getattr(args, "out", None) else Path(args.weights).parent
-    out.mkdir(parents=True, exist_ok=True)
+def picture_dir(out: Path | None) -> Path:
+    """Where eval writes its pictures: the folder the user named, else the working directory (never the
+    installed package, where the shipped weights live)."""
+    out = Path(out) if out is not None else Path(".")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot create the folder ({error.strerror or error})") from None
     return out
-
-
-def save_figure(fig: Any, path: Path) -> None:
-    """Write a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    from ..io import atomic_write
-    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
-    plt.close(fig)
-
-
-def pyplot() -> Any:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt

@@ -6,12 +6,19 @@ reads the highlight's value back from it. Trained end to end through the sensor 
 with the PSF, read noise, clipping) with an L1 loss on mu-law tone-mapped values. The baseline is the
 same U-Net trained with an ideal lens (delta PSF) for the same budget. The network adds a residual to the
 tone-mapped capture, so it starts from the capture and learns what clipping took away.
+
+`train --out DIR` writes the optics model into DIR and, after it, the ideal-lens baseline into
+DIR/ideal-lens/, with the same settings (DIR/settings.json, the one record of the run; the baseline's own
+config.json says optics "ideal"). `--resume` continues whichever of the two was interrupted.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import sys
 from pathlib import Path
+from typing import Any
 
 from .. import nn
 from ..backend import Generator, manual_seed, xp
@@ -19,21 +26,49 @@ from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr
 from ..models import UNet
 from ..nn import functional as F
-from ..optics import DiffractivePSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map, sensor, tone_map
+from ..physics import DiffractivePSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map, sensor, tone_map
 from ..optim import Adam
 from ..optim.lr_scheduler import LambdaLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (LEARNING_RATE, SEED, WEIGHTS, add_eval_arguments, add_train_arguments, integer, load_model, number,
-                     picture_dir, prepare_out_dir, pyplot, report, save_figure, shipped_weights, train_and_save,
-                     UserError, weights_or_shipped)
+from ..train import CHECKPOINT
+from ..plotting import pyplot, save_figure
+from .common import (WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model,
+                     open_run, output_paths, picture_dir, progress, report, shipped_weights, weights_or_shipped)
+from .options import (LEARNING_RATE, SEED, Settings, UserError, choice, epochs_option, integer, minutes_option,
+                      number, option)
 
 NAME = "hdr"
 HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end to end, against an ideal lens"
 OPTICS = ("learned", "diffractive", "ideal")
 BASELINE_DIR = "ideal-lens"
 SHIPPED = {"learned": "hdr_learned_psf.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
+
+
+@dataclasses.dataclass
+class Config(Settings):
+    """Training options of `nnci hdr train` (and of hdr.train in Python)."""
+    epochs: int = epochs_option(30)
+    minutes: float = minutes_option(15)
+    optics: str = option("learned", choice(*OPTICS),
+                         "learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF")
+    baseline: bool = option(True, help="skip training the ideal-lens baseline (into DIR/ideal-lens) after the optics",
+                            cli="--no-baseline")
+    psf_size: int = option(23, integer(1, 255), "PSF side in pixels")
+    psf_init: str = option("streaks", choice(*LearnablePSF.INITS),
+                           "starting shape of the learned PSF around its centre, which holds 0.9 of the energy")
+    width: int = option(16, integer(1, 1024), "U-Net base width")
+    patch: int = option(64, integer(8, 1024), "side of the training scenes")
+    count: int = option(1024, integer(1, 1_000_000), "training scenes")
+    batch: int = option(16, integer(1, 4096), "scenes per step")
+    peak: float = option(64.0, number(1, 1e6), "brightest scene value, in saturation units")
+    read_noise: float = option(0.01, number(0, 1), "sensor read noise (standard deviation, saturation = 1)")
+    lr: float = option(2e-3, LEARNING_RATE, "Adam's learning rate of the U-Net")
+    optics_lr: float = option(2e-3, LEARNING_RATE, "learning rate of the PSF parameters")
+    optics_warmup: int | None = option(None, integer(0, 10_000_000),
+                                       "epochs with the optics frozen at their initial PSF while the U-Net learns to "
+                                       "read it (none: half the epochs)")
 
 
 class DeepOpticsHDR(nn.Module):
@@ -63,6 +98,9 @@ class DeepOpticsHDR(nn.Module):
 
 
 def build(config: dict) -> DeepOpticsHDR:
+    # export's input: a capture (N, 3, H, W); weights from before these keys were trained on patches of 64
+    config.setdefault("input_channels", 3)
+    config.setdefault("input_size", config.get("patch", 64))
     return DeepOpticsHDR(config["optics"], config["psf_size"], config["depth"], config["width"], config["read_noise"],
                          config["peak"], config.get("psf_init", "halo"))
 
@@ -85,12 +123,19 @@ def held_out_scenes(peak: float, seed: int = 2024) -> tuple[list, xp.ndarray]:
     return names, xp.stack(result)
 
 
-def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
+def _attach_baseline(model: DeepOpticsHDR, baseline: DeepOpticsHDR | None) -> DeepOpticsHDR:
+    """model.baseline: the ideal-lens model it is compared with (kept out of the model's parameters and weights)."""
+    object.__setattr__(model, "baseline", baseline)
+    return model
+
+
+# ----- train ---------------------------------------------------------------------------------------
+def train_one(args: Config, out: Path | None, optics: str, resume: bool, progress: bool) -> DeepOpticsHDR:
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
               "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init,
               "optics_lr": args.optics_lr, "optics_warmup": args.epochs // 2 if args.optics_warmup is None
-              else args.optics_warmup}
+              else args.optics_warmup, "input_channels": 3, "input_size": args.patch}
     images = list(load_photos("train", gray=False).values())
     train_scenes = scenes(images, args.patch, args.count, args.seed, args.peak)
     val_scenes = scenes(images, args.patch, 64, args.seed + 1, args.peak)
@@ -109,7 +154,8 @@ def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
     def optics_schedule(epoch: int) -> float:  # frozen while the decoder learns to read the PSF's pattern
         return 0.0 if epoch < warmup else cosine(epoch)
     scheduler = LambdaLR(optimizer, [cosine, optics_schedule][:len(groups)])
-    loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True, generator=Generator().manual_seed(args.seed))
+    loader = DataLoader(TensorDataset(train_scenes), batch_size=args.batch, shuffle=True,
+                        generator=Generator().manual_seed(args.seed))
 
     def loss_fn(model, batch):
         (scene,) = batch
@@ -120,24 +166,79 @@ def train_one(args: argparse.Namespace, out: Path, optics: str) -> None:
 
     print(f"training {optics} optics + U-Net ({model.num_parameters():,} parameters) on {args.count} HDR scenes "
           f"of {args.patch}x{args.patch}, peak {args.peak:g}x saturation")
-    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title=f"hdr: {optics} optics")
+    fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
+        evaluate=evaluate, scheduler=scheduler, title=f"hdr: {optics} optics")
+    return model
 
 
-def train(args: argparse.Namespace) -> int:
-    out = prepare_out_dir(args)
-    train_one(args, out, args.optics)
-    if args.optics != "ideal" and not args.no_baseline:
-        args.out = out / BASELINE_DIR
-        train_one(args, prepare_out_dir(args), "ideal")
-    return 0
+def train(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, force: bool = False,
+          progress: bool = True, **overrides: Any) -> DeepOpticsHDR:
+    """Train optics PSF and U-Net R end to end by min E|T(capture) + R(capture) - T(scene)|_1, capture =
+    clip(PSF * scene + noise), T the mu-law tone map; then (baseline=True) the same U-Net behind an ideal lens,
+    into out/ideal-lens. Files go to `out` (none when None). Returns the optics model in eval mode, with the
+    ideal-lens model as its `baseline` attribute (None when not trained)."""
+    baseline_dir = Path(out) / BASELINE_DIR if out is not None else None
+    if baseline_dir is not None and not resume and not force:
+        for name in (WEIGHTS, CHECKPOINT):
+            if (baseline_dir / name).exists():
+                raise UserError(f"{baseline_dir / name} already exists (the ideal-lens baseline of an earlier run); "
+                                "use --force to start over or --resume to continue")
+    args = open_run(NAME, Config, config, overrides, out, resume, force)
+    check_memory(2 * args.count * 3 * args.patch ** 2, f"{args.count} HDR scenes of {args.patch}x{args.patch}",
+                 "lower --count or --patch")
+    model = train_one(args, Path(out) if out is not None else None, args.optics, resume, progress)
+    baseline = None
+    if args.optics != "ideal" and args.baseline:
+        if baseline_dir is not None and not resume:  # a new run: nothing of an older baseline may be resumed later
+            for name in (CHECKPOINT, WEIGHTS):
+                (baseline_dir / name).unlink(missing_ok=True)
+        baseline = train_one(args, baseline_dir, "ideal", resume, progress)
+    return _attach_baseline(model, baseline)
 
 
+# ----- applying a model ----------------------------------------------------------------------------
 @no_grad()
 def reconstruct(model: DeepOpticsHDR, scene: xp.ndarray, seed: int = 0) -> tuple[xp.ndarray, xp.ndarray]:
     """(capture, tone-mapped estimate) for scenes (N, 3, H, W), with a fixed read-noise draw."""
     captures = model.capture(as_tensor(scene), xp.random.default_rng(seed)).detach().numpy()
     return captures, xp.concatenate([model(as_tensor(c[None])).clamp(0, 1).detach().numpy() for c in captures])
+
+
+def _reconstruct_one(model: DeepOpticsHDR, scene: xp.ndarray, seed: int) -> tuple[xp.ndarray, xp.ndarray]:
+    """(capture, tone-mapped estimate), each (H, W, 3), of one linear HDR scene (H, W, 3): reflect-padded at the
+    bottom and right to the U-Net's multiple, cropped back."""
+    height, width = scene.shape[:2]
+    smallest = model.task_config["psf_size"] if hasattr(model, "task_config") else model.optics().shape[-1]
+    if min(height, width) < smallest:
+        raise UserError(f"a scene of {width}x{height} is too small for this model (at least {smallest}x{smallest}, "
+                        "its PSF's size)")
+    check_memory(height * width * 8 * model.decoder.head.in_channels, f"reconstructing a {width}x{height} scene",
+                 "use a smaller image")
+    multiple = 2 ** (model.decoder.depth - 1)
+    pads = ((0, 0), (0, -height % multiple), (0, -width % multiple))
+    padded = xp.pad(scene.transpose(2, 0, 1), pads, mode="reflect")
+    captures, estimate = reconstruct(model, padded[None].astype(xp.float32), seed)
+    return (captures[0, :, :height, :width].transpose(1, 2, 0), estimate[0, :, :height, :width].transpose(1, 2, 0))
+
+
+def apply(model: DeepOpticsHDR, scenes: Any, *, seed: int = 0) -> Any:
+    """The linear HDR reconstruction T^-1(T(capture) + R(capture)), (H, W, 3), of each linear HDR scene (H, W, 3)
+    in saturation units (1 saturates the sensor; one array or a list of them): the single clipped capture through
+    the model's optics, with read noise seeded by `seed`, read back by its U-Net."""
+    try:
+        seed = SEED(seed)
+    except ValueError as error:
+        raise UserError(f"seed: {error}") from None
+    single = not isinstance(scenes, (list, tuple))
+    results = []
+    for scene in ([scenes] if single else scenes):
+        scene = xp.asarray(scene, dtype=xp.float32)
+        if scene.ndim != 3 or scene.shape[2] != 3:
+            raise UserError(f"expected a linear HDR scene (H, W, 3), got an array of shape {scene.shape}")
+        if not xp.isfinite(scene).all():
+            raise UserError("the scene holds NaN or infinite values")
+        results.append(inverse_tone_map(_reconstruct_one(model, scene, seed)[1], model.peak))
+    return results[0] if single else results
 
 
 def scores(model: DeepOpticsHDR, scene: xp.ndarray, estimate: xp.ndarray | None = None) -> dict:
@@ -153,30 +254,44 @@ def scores(model: DeepOpticsHDR, scene: xp.ndarray, estimate: xp.ndarray | None 
     return result
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    shipped = args.weights is None
-    args.weights = weights_or_shipped(args.weights, SHIPPED["learned"])
-    model, config = load_model(args.weights, NAME, build)
+def load(weights: str | Path | None = None) -> DeepOpticsHDR:
+    """A trained model: the weights file, or when None the shipped learned-optics model. Its `baseline` is the
+    ideal-lens model beside it (DIR/ideal-lens/, or the shipped one), None when there is none."""
+    path = weights_or_shipped(weights, SHIPPED["learned"])
+    model, config = load_model(path, NAME, build)
+    beside = shipped_weights(SHIPPED["ideal"]) if weights is None else path.parent / BASELINE_DIR / WEIGHTS
+    baseline = load_model(beside, NAME, build)[0] if config["optics"] != "ideal" and beside.exists() else None
+    return _attach_baseline(model, baseline)
+
+
+# ----- eval ----------------------------------------------------------------------------------------
+def evaluate(model: DeepOpticsHDR | None = None, *, ideal: DeepOpticsHDR | None = None,
+             out: str | Path | None = None) -> dict:
+    """Tone-mapped PSNR on the held-out photos as HDR scenes, over all pixels and the saturated ones, against the
+    ideal lens + U-Net (`ideal`, else model.baseline) and the clipped capture: {"model", "baselines", "optics",
+    "data"}. model=None takes the shipped models; the picture is written into `out` when given."""
+    if model is None:
+        model = load()
+    config = model.task_config
+    ideal = ideal if ideal is not None else getattr(model, "baseline", None)
     names, scene = held_out_scenes(config["peak"])
     captures, estimate = reconstruct(model, scene)
     result: dict = {"model": scores(model, scene, estimate), "baselines": {}, "optics": config["optics"]}
-    beside = shipped_weights(SHIPPED["ideal"]) if shipped else Path(args.weights).parent / BASELINE_DIR / WEIGHTS
-    ideal_path = args.ideal or beside
     shown = {f"{config['optics']} optics": (model.optics().detach().numpy(), captures, estimate)}
-    if config["optics"] != "ideal" and ideal_path.exists():
-        ideal, _ = load_model(ideal_path, NAME, build)
+    if config["optics"] != "ideal" and ideal is not None:
         ideal_captures, ideal_estimate = reconstruct(ideal, scene)
         result["baselines"]["ideal lens + U-Net"] = scores(ideal, scene, ideal_estimate)
         shown["ideal lens"] = (ideal.optics().detach().numpy(), ideal_captures, ideal_estimate)
     elif config["optics"] != "ideal":
-        result["note"] = f"no ideal-lens model at {ideal_path} (train without --no-baseline, or pass --ideal)"
+        result["note"] = (f"no ideal-lens model ({BASELINE_DIR}/ beside the weights): train without --no-baseline, "
+                          "or pass --ideal")
     clipped = xp.clip(scene, 0, 1)
     result["baselines"]["clipped capture, ideal lens, no network"] = {
         k: v for k, v in scores(model, scene, tone_map(clipped, config["peak"])).items() if k != "saturated_fraction"}
     result["data"] = f"held-out photos {', '.join(names)} as HDR scenes, 256x256, peak {config['peak']:g}"
-    result["picture"] = str(write_pictures(picture_dir(args) / "hdr.png", shown, scene, config["peak"]))
-    report(result, args.json, "hdr: tone-mapped PSNR (dB), all pixels and saturated pixels")
-    return 0
+    if out is not None:
+        result["picture"] = str(write_pictures(picture_dir(out) / "hdr.png", shown, scene, config["peak"]))
+    return result
 
 
 def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, index: int = 3) -> Path:
@@ -201,73 +316,95 @@ def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, inde
     return path
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..io import atomic_write, read_image, write_image
-    model, config = load_model(weights_or_shipped(args.weights, SHIPPED["learned"]), NAME, build)
-    source = Path(args.input)
+# ----- the command line ------------------------------------------------------------------------------
+def _inputs(paths: list) -> list[Path]:
+    """The files named, with each folder replaced by its images and .npy arrays (sorted)."""
+    from ..io import IMAGE_SUFFIXES
+    files = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + (".npy",))
+            if not found:
+                raise UserError(f"{item}: no images or .npy scenes in this folder")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    return files
+
+
+def _read_scene(source: Path, peak: float, lights: int, seed: int) -> tuple[xp.ndarray, Any]:
+    """A linear HDR scene (H, W, 3) and the alpha to keep: a .npy array as it is, an image made HDR as in training."""
+    from ..io import read_image
     if source.suffix.lower() == ".npy":
         try:
             scene = xp.load(source, allow_pickle=False).astype(xp.float32)
         except (OSError, ValueError) as error:
             raise UserError(f"{source}: not a readable .npy array ({error})") from None
         if scene.ndim != 3 or 3 not in (scene.shape[0], scene.shape[2]):
-            raise UserError(f"{source}: expected a linear HDR image (3, H, W) or (H, W, 3), got shape {tuple(scene.shape)}")
-        scene = scene if scene.shape[0] == 3 else scene.transpose(2, 0, 1)
-    else:
-        image, _ = read_image(source)
-        image = xp.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
-        scene = hdr_scene(image, xp.random.default_rng(args.seed), config["peak"], lights=args.lights)
-    multiple = 2 ** (config["depth"] - 1)
-    smallest = max(multiple, config["psf_size"])
-    if min(scene.shape[1:]) < smallest:
-        raise UserError(f"{source}: {scene.shape[2]}x{scene.shape[1]} is too small for this model (at least "
-                        f"{smallest}x{smallest})")
-    scene = scene[:, :scene.shape[1] // multiple * multiple, :scene.shape[2] // multiple * multiple]
-    args.out.mkdir(parents=True, exist_ok=True)
-    captures, estimate = reconstruct(model, scene[None], args.seed)
-    write_image(args.out / "capture.png", captures[0].transpose(1, 2, 0))
-    write_image(args.out / "reconstruction_tonemapped.png", estimate[0].transpose(1, 2, 0))
-    write_image(args.out / "truth_tonemapped.png", tone_map(scene, config["peak"]).transpose(1, 2, 0))
-    hdr = inverse_tone_map(estimate[0], config["peak"])
-    atomic_write(args.out / "reconstruction.npy", lambda handle: xp.save(handle, hdr, allow_pickle=False))
-    result = scores(model, scene[None], estimate)
-    print(f"{source}: tone-mapped PSNR {result['tm_psnr']:.2f} dB"
-          + (f", saturated pixels {result['tm_psnr_saturated']:.2f} dB" if "tm_psnr_saturated" in result else "")
-          + f"; capture, reconstruction (PNG, and linear HDR as .npy) in {args.out}")
+            raise UserError(f"{source}: expected a linear HDR image (3, H, W) or (H, W, 3), got shape "
+                            f"{tuple(scene.shape)}")
+        if not xp.isfinite(scene).all():
+            raise UserError(f"{source}: holds NaN or infinite values")
+        return (scene if scene.shape[2] == 3 else scene.transpose(1, 2, 0)), None
+    image, info = read_image(source)
+    image = xp.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    return hdr_scene(image, xp.random.default_rng(seed), peak, lights=lights).transpose(1, 2, 0), info["alpha"]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from ..io import atomic_write, write_image
+    sources = _inputs(args.inputs)
+    targets = output_paths(sources, args.out, "_hdr", args.force)
+    extras = [[target.with_suffix(".npy")] + ([target.with_name(f"{target.stem}_capture{target.suffix}")]
+                                              if args.capture else []) for target in targets]
+    existing = [path for paths in extras for path in paths if path.exists()]
+    if existing and not args.force:
+        raise UserError(f"{existing[0]} already exists; use --force to overwrite")
+    model = load(args.weights)
+    for source, target, (linear, capture_path) in progress(
+            [(s, t, (e[0], e[1] if len(e) > 1 else None)) for s, t, e in zip(sources, targets, extras)],
+            args.quiet, "reconstructing"):
+        scene, alpha = _read_scene(source, model.peak, args.lights, args.seed)
+        capture, estimate = _reconstruct_one(model, scene, args.seed)
+        bits = 16 if target.suffix.lower() in (".tif", ".tiff") else 8  # PNG's writer stores no 16-bit RGB
+        write_image(target, estimate, bits=bits, alpha=alpha)
+        hdr = inverse_tone_map(estimate, model.peak)
+        atomic_write(linear, lambda handle: xp.save(handle, hdr, allow_pickle=False))
+        if capture_path is not None:
+            write_image(capture_path, capture, bits=bits, alpha=alpha)
+        result = scores(model, scene.transpose(2, 0, 1)[None], estimate.transpose(2, 0, 1)[None])
+        print(f"{source}: tone-mapped PSNR {result['tm_psnr']:.2f} dB"
+              + (f", saturated pixels {result['tm_psnr_saturated']:.2f} dB" if "tm_psnr_saturated" in result else "")
+              + f"; reconstruction (mu-law) -> {target}, linear HDR (H, W, 3) -> {linear}"
+              + (f", capture -> {capture_path}" if capture_path is not None else ""))
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    model = load(args.weights)
+    ideal = load_model(args.ideal, NAME, build)[0] if args.ideal is not None else None
+    result = evaluate(model, ideal=ideal, out=picture_dir(args.out))
+    report(result, args.json, "hdr: tone-mapped PSNR (dB), all pixels and saturated pixels")
     return 0
 
 
 def add_arguments(actions: argparse._SubParsersAction) -> None:
-    parser = actions.add_parser("train", help="train optics + U-Net end to end (and the ideal-lens baseline)")
-    add_train_arguments(parser, epochs=30, minutes=15)
-    parser.add_argument("--optics", choices=OPTICS, default="learned",
-                        help="learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF")
-    parser.add_argument("--no-baseline", action="store_true", help="skip training the ideal-lens baseline after")
-    parser.add_argument("--psf-size", type=integer(1, 255), default=23)
-    parser.add_argument("--psf-init", choices=LearnablePSF.INITS, default="streaks",
-                        help="starting shape of the learned PSF around its 90%% centre")
-    parser.add_argument("--width", type=integer(1, 1024), default=16, help="U-Net base width")
-    parser.add_argument("--patch", type=integer(8, 1024), default=64)
-    parser.add_argument("--count", type=integer(1, 1_000_000), default=1024, help="training scenes")
-    parser.add_argument("--batch", type=integer(1, 4096), default=16)
-    parser.add_argument("--peak", type=number(1, 1e6), default=64.0, help="brightest scene value, in saturation units")
-    parser.add_argument("--read-noise", type=number(0, 1), default=0.01)
-    parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3)
-    parser.add_argument("--optics-lr", type=LEARNING_RATE, default=2e-3, help="learning rate of the PSF parameters")
-    parser.add_argument("--optics-warmup", type=integer(0, 10_000_000),
-                        help="epochs with the optics frozen at their initial PSF while the U-Net learns to read it "
-                             "(default: half the epochs)")
-    parser.set_defaults(run=train)
+    add_train_command(actions, sys.modules[__name__],
+                      "train optics + U-Net end to end (and the ideal-lens baseline, into DIR/ideal-lens)")
     parser = actions.add_parser("eval", help="tone-mapped PSNR, whole image and saturated regions, against the "
                                              "ideal lens")
     add_eval_arguments(parser, shipped="the shipped learned-optics model")
     parser.add_argument("--ideal", type=Path, help="the ideal-lens model (default: ideal-lens/ beside --weights)")
-    parser.set_defaults(run=evaluate)
-    parser = actions.add_parser("run", help="simulate a capture of a scene through the learned optics and "
-                                            "reconstruct it")
-    parser.add_argument("input", type=Path, help="an image (made HDR as in training) or a linear HDR .npy")
-    parser.add_argument("--weights", type=Path, help="a model from 'nnci hdr train' (default: the shipped one)")
-    parser.add_argument("--out", type=Path, default=Path("hdr-out"))
+    parser.set_defaults(run=evaluate_command)
+    parser = add_run_command(actions, "simulate single clipped captures of scenes through the model's optics and "
+                                      "reconstruct their HDR (images are made HDR as in training; .npy arrays are "
+                                      "linear HDR, 1 = saturation)",
+                             "the tone-mapped (mu-law) reconstruction(s) (16-bit as TIFF), with the linear HDR beside each "
+                             "as <name>.npy (H, W, 3)")
     parser.add_argument("--lights", type=integer(0, 1000), default=6, help="light sources added to an ordinary image")
-    parser.add_argument("--seed", type=SEED, default=0)
-    parser.set_defaults(run=run)
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of the added lights and of the read noise")
+    parser.add_argument("--capture", action="store_true",
+                        help="also write the simulated clipped capture beside each output (<name>_capture)")
+    parser.set_defaults(run=run_command)

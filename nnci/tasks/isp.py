@@ -8,22 +8,25 @@ The network maps that packed raw straight to sRGB (L1 loss); the baseline is the
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..backend import Generator, generator, manual_seed, xp
 from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr, ssim
 from ..models import SIDNet
 from ..nn import functional as F
-from ..optics import RawCamera, capture, classical_isp, normalise, pack, unprocess
+from ..physics import RawCamera, capture, classical_isp, normalise, pack, unprocess
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
-from ..tensor import Tensor
-from .common import (LEARNING_RATE, SEED, add_eval_arguments, add_train_arguments, integer, load_model, number,
-                     picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save, UserError,
-                     weights_or_shipped)
+from ..plotting import pyplot, save_figure
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model, open_run,
+                     output_paths, picture_dir, progress, report, weights_or_shipped)
+from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, number, option)
 
 NAME = "isp"
 HELP = "learned camera pipeline for low light (SID U-Net on simulated raw) against the classical ISP"
@@ -31,9 +34,26 @@ EVAL_RATIOS = (100, 250, 300)
 RAW_SUFFIXES = (".dng", ".arw", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef", ".srw")
 CAMERA = RawCamera()
 SHIPPED = "isp_sid.safetensors"
+RATIO = number(1, 1e4)
+
+
+@dataclasses.dataclass
+class Config(Settings):
+    """Training options of `nnci isp train` (and of isp.train in Python)."""
+    epochs: int = epochs_option(30)
+    minutes: float = minutes_option(20)
+    depth: int = option(3, integer(1, 8), "U-Net levels")
+    width: int = option(32, integer(1, 1024), "U-Net base width")
+    patch: int = option(64, integer(8, 1024), "training patch size in sensor pixels (a multiple of 2^depth)")
+    count: int = option(2048, integer(1, 1_000_000), "training patches")
+    batch: int = option(16, integer(1, 4096), "patches per step")
+    lr: float = option(1e-3, LEARNING_RATE, "Adam's learning rate")
 
 
 def build(config: dict) -> SIDNet:
+    # export's input: the packed raw, 4 planes at half the patch (weights from before these keys: patch 64)
+    config.setdefault("input_channels", 4)
+    config.setdefault("input_size", config.get("patch", 64) // 2)
     return SIDNet(depth=config["depth"], base_width=config["width"])
 
 
@@ -44,8 +64,8 @@ def low_light(raw: xp.ndarray, ratios: xp.ndarray, rng: xp.random.Generator) -> 
 
 
 @no_grad()
-def apply(model: SIDNet, linear_mosaic: xp.ndarray, batch: int = 16) -> xp.ndarray:
-    """(N, 1, H, W) normalised raw -> (N, 3, H, W) sRGB in [0, 1]."""
+def process(model: SIDNet, linear_mosaic: xp.ndarray, batch: int = 16) -> xp.ndarray:
+    """(N, 1, H, W) normalised, amplified raw (sides multiples of 2^depth) -> (N, 3, H, W) sRGB in [0, 1]."""
     packed = pack(linear_mosaic[:, 0])
     return xp.concatenate([model(as_tensor(packed[i:i + batch])).clamp(0, 1).detach().numpy()
                            for i in range(0, len(packed), batch)])
@@ -53,11 +73,73 @@ def apply(model: SIDNet, linear_mosaic: xp.ndarray, batch: int = 16) -> xp.ndarr
 
 @no_grad()
 def apply_classical(linear_mosaic: xp.ndarray) -> xp.ndarray:
+    """(N, 1, H, W) normalised, amplified raw (even sides) -> (N, 3, H, W) sRGB by the classical pipeline."""
     return classical_isp(as_tensor(linear_mosaic), CAMERA).clamp(0, 1).detach().numpy()
 
 
+def _multiple(model: SIDNet) -> int:
+    """What the sides of a mosaic must be multiples of: 2 for the packing, 2^(depth-1) for the U-Net's pools."""
+    return 2 ** model.unet.depth
+
+
+def _pad_to(image: xp.ndarray, multiple: int) -> xp.ndarray:
+    """(H, W, ...) reflect-padded at the bottom and right to sides that are multiples of `multiple` (reflection
+    keeps a Bayer mosaic's pattern: the mirrored pixel is two rows or columns away, the same colour)."""
+    pads = [(0, -size % multiple) for size in image.shape[:2]] + [(0, 0)] * (image.ndim - 2)
+    return xp.pad(image, pads, mode="reflect") if any(after for _, after in pads) else image
+
+
+def _sid(model: SIDNet, mosaic_image: xp.ndarray) -> xp.ndarray:
+    """A normalised, amplified RGGB mosaic (H, W) -> sRGB (H, W, 3): padded for the network, cropped back."""
+    height, width = mosaic_image.shape
+    if min(height, width) < 2:
+        raise UserError(f"a raw mosaic of {width}x{height} is too small: at least 2x2 (one RGGB cell) is needed")
+    check_memory(height * width * 2 * getattr(model, "task_config", {}).get("width", 32),
+                 f"processing a {width}x{height} raw", "process a smaller image")
+    padded = _pad_to(mosaic_image, _multiple(model))
+    return process(model, padded[None, None], batch=1)[0][:, :height, :width].transpose(1, 2, 0)
+
+
+def simulate(srgb: xp.ndarray, ratio: float, rng: xp.random.Generator) -> xp.ndarray:
+    """sRGB (H, W, 3) -> the normalised, amplified raw mosaic (H', W') of a simulated 1/ratio exposure, its sides
+    padded (reflect) to even ones."""
+    return low_light(unprocess(_pad_to(srgb, 2))[None], xp.array([ratio]), rng)[0, 0]
+
+
+def apply(model: SIDNet, inputs: Any, ratio: float = 100.0, *, seed: int = 0) -> Any:
+    """sRGB (H, W, 3) in [0, 1], the size of its input, for each input (one array or a list of them):
+    a 2-D array (H, W) is a raw RGGB mosaic (red at the top left), linear in [0, 1] (black level removed,
+    divided by white - black) at its short exposure, amplified here by `ratio` and clipped at 1, as SID does;
+    an (H, W, 3) sRGB image is first made into one: unprocessed and captured at 1/ratio of the exposure with
+    shot and read noise (seeded by `seed`), the simulation the network was trained on."""
+    ratio, seed = _checked(RATIO, ratio, "ratio"), _checked(SEED, seed, "seed")
+    single = not isinstance(inputs, (list, tuple))
+    rng = xp.random.default_rng(seed)
+    results = []
+    for item in ([inputs] if single else inputs):
+        item = xp.asarray(item, dtype=xp.float32)
+        if not xp.isfinite(item).all():
+            raise UserError("the input holds NaN or infinite values")
+        if item.ndim == 2:
+            mosaic_image = xp.minimum(xp.clip(item, 0, 1) * ratio, 1.0)
+        elif item.ndim == 3 and item.shape[2] == 3:
+            mosaic_image = simulate(xp.clip(item, 0, 1), ratio, rng)
+        else:
+            raise UserError(f"expected a raw mosaic (H, W) or an sRGB image (H, W, 3), got an array of shape "
+                            f"{item.shape}")
+        results.append(_sid(model, mosaic_image)[:item.shape[0], :item.shape[1]])
+    return results[0] if single else results
+
+
+def _checked(check: Any, value: Any, name: str) -> Any:
+    try:
+        return check(value)
+    except ValueError as error:
+        raise UserError(f"{name}: {error}") from None
+
+
 def crop_to_multiple(image: xp.ndarray, multiple: int) -> xp.ndarray:
-    """The top-left part of an (H, W, ...) image whose sides are multiples of `multiple` (the U-Net's need)."""
+    """The top-left part of an (H, W, ...) image whose sides are multiples of `multiple`."""
     return image[:image.shape[0] // multiple * multiple, :image.shape[1] // multiple * multiple]
 
 
@@ -66,21 +148,34 @@ def held_out_scenes(multiple: int) -> dict[str, xp.ndarray]:
     return {name: crop_to_multiple(image, multiple) for name, image in load_photos("test", gray=False).items()}
 
 
-def train(args: argparse.Namespace) -> int:
-    out = prepare_out_dir(args)
-    manual_seed(args.seed)
-    config = {"depth": args.depth, "width": args.width, "patch": args.patch, "ratio_range": [50.0, 350.0],
-              "data": "bundled photos (train split), unprocessed to raw"}
+def load(weights: str | Path | None = None) -> SIDNet:
+    """A trained SID U-Net: the weights file, or when None the shipped model."""
+    return load_model(weights_or_shipped(weights, SHIPPED), NAME, build)[0]
+
+
+# ----- train ---------------------------------------------------------------------------------------
+def train(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, force: bool = False,
+          progress: bool = True, **overrides: Any) -> SIDNet:
+    """Train the SID U-Net f by min E|f(pack(ratio * raw_short)) - srgb|_1 over simulated low-light captures,
+    ratio log-uniform in [50, 350]; files go to `out` (none when None). Returns the model in eval mode."""
+    args = open_run(NAME, Config, config, overrides, out, resume, force)
     if args.patch % (2 ** args.depth):
         raise UserError(f"--patch {args.patch} must be a multiple of {2 ** args.depth} for a depth-{args.depth} "
                         "U-Net on half-resolution packed raw")
+    check_memory(args.count * 4 * args.patch ** 2, f"{args.count} patches of {args.patch}x{args.patch}",
+                 "lower --count or --patch")
+    manual_seed(args.seed)
+    config = {"depth": args.depth, "width": args.width, "patch": args.patch, "ratio_range": [50.0, 350.0],
+              "input_channels": 4, "input_size": args.patch // 2,
+              "data": "bundled photos (train split), unprocessed to raw"}
     rng = xp.random.default_rng(args.seed)
     srgb = random_patches(list(load_photos("train", gray=False).values()), args.patch, args.count, rng)
     raw = unprocess(srgb.transpose(0, 2, 3, 1))
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(srgb, raw), batch_size=args.batch, shuffle=True, generator=Generator().manual_seed(args.seed))
+    loader = DataLoader(TensorDataset(srgb, raw), batch_size=args.batch, shuffle=True,
+                        generator=Generator().manual_seed(args.seed))
     low, high = config["ratio_range"]
 
     def loss_fn(model, batch):
@@ -95,29 +190,33 @@ def train(args: argparse.Namespace) -> int:
     val_mosaics = low_light(unprocess(val_srgb.transpose(0, 2, 3, 1)), xp.full(64, 100.0), xp.random.default_rng(1))
 
     def evaluate(model):
-        return {"psnr_ratio100": psnr(apply(model, val_mosaics), val_srgb)}
+        return {"psnr_ratio100": psnr(process(model, val_mosaics), val_srgb)}
 
     print(f"training the SID U-Net ({model.num_parameters():,} parameters) on {args.count} simulated low-light raw "
           f"patches of {args.patch}x{args.patch}, ratios {low:g}-{high:g}")
-    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title="isp: SID U-Net, simulated raw")
-    return 0
+    fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
+        evaluate=evaluate, scheduler=scheduler, title="isp: SID U-Net, simulated raw")
+    return model
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    args.weights = weights_or_shipped(args.weights, SHIPPED)
-    model, config = load_model(args.weights, NAME, build)
-    scenes = held_out_scenes(2 ** (config["depth"] + 1))
+# ----- eval ----------------------------------------------------------------------------------------
+def evaluate(model: SIDNet | None = None, *, out: str | Path | None = None) -> dict:
+    """Mean PSNR/SSIM on the held-out photos at ratios 100, 250 and 300, learned against the classical pipeline
+    on the same simulated raw: {"model": {...}, "baselines": {"classical pipeline": {...}}, "data": ...}.
+    model=None takes the shipped model; the comparison picture is written into `out` when given."""
+    if model is None:
+        model = load()
+    scenes = held_out_scenes(2 * _multiple(model))
     learned: dict = {}
     classical: dict = {}
     shown = {}
     for ratio in EVAL_RATIOS:
-        scores = {"learned": [], "classical": []}
+        scores: dict = {"learned": [], "classical": []}
         for index, (name, srgb) in enumerate(scenes.items()):
             rng = xp.random.default_rng(1000 * ratio + index)  # the same noisy raw for both pipelines
             mosaic_image = low_light(unprocess(srgb)[None], xp.array([ratio]), rng)
             target = srgb.transpose(2, 0, 1)
-            outputs = {"learned": apply(model, mosaic_image)[0], "classical": apply_classical(mosaic_image)[0]}
+            outputs = {"learned": process(model, mosaic_image)[0], "classical": apply_classical(mosaic_image)[0]}
             for kind, image in outputs.items():
                 scores[kind].append((psnr(image, target), ssim(image.transpose(1, 2, 0), srgb)))
             if ratio == EVAL_RATIOS[0]:
@@ -128,9 +227,9 @@ def evaluate(args: argparse.Namespace) -> int:
     result = {"model": learned, "baselines": {"classical pipeline": classical},
               "data": f"held-out photos {', '.join(scenes)}, simulated {CAMERA.full_well:g} e- full well, "
                       f"{CAMERA.read_noise:g} e- read noise"}
-    result["picture"] = str(write_grid(picture_dir(args) / "isp.png", shown, EVAL_RATIOS[0]))
-    report(result, args.json, "isp: held-out photos, PSNR (dB) and SSIM by amplification ratio")
-    return 0
+    if out is not None:
+        result["picture"] = str(write_grid(picture_dir(out) / "isp.png", shown, EVAL_RATIOS[0]))
+    return result
 
 
 def write_grid(path: Path, shown: dict, ratio: int) -> Path:
@@ -149,8 +248,11 @@ def write_grid(path: Path, shown: dict, ratio: int) -> Path:
     return path
 
 
-def read_camera_raw(path: Path, ratio: float, multiple: int) -> xp.ndarray:
-    """A camera raw file through rawpy (optional extra 'raw'): (1, 1, H, W) RGGB mosaic, normalised and amplified."""
+# ----- run -----------------------------------------------------------------------------------------
+def read_camera_raw(path: Path) -> tuple[xp.ndarray, int, int]:
+    """A camera raw file through rawpy (optional extra 'raw'): its RGGB mosaic, linear in [0, 1] (black level
+    off, divided by white - black), and (top, left): the rows and columns mirrored in at the top and left so
+    that the mosaic starts on red, as the network was trained (crop them off the result)."""
     try:
         import rawpy
     except ImportError:
@@ -164,66 +266,98 @@ def read_camera_raw(path: Path, ratio: float, multiple: int) -> xp.ndarray:
             white = float(raw_file.white_level)
     except (rawpy.LibRawError, OSError) as error:
         raise UserError(f"{path}: not a readable camera raw file ({error})") from None
-    if pattern is None or pattern.shape != (2, 2):
+    if pattern is None or pattern.shape != (2, 2) or min(mosaic_image.shape) < 2:
         raise UserError(f"{path}: not a 2x2 Bayer sensor; only Bayer raw files are supported")
     red = [(r, c) for r in range(2) for c in range(2) if colours[pattern[r, c]] == "R"]
-    top, left = red[0]  # shift the mosaic so that it starts on red: RGGB, as the network was trained
-    mosaic_image = mosaic_image[top:, left:]
-    mosaic_image = crop_to_multiple(mosaic_image, multiple)
-    camera = RawCamera(black_level=black, white_level=white)
-    return normalise(mosaic_image, ratio, camera)[None, None]
+    if not red:
+        raise UserError(f"{path}: its colour filters ({colours}) have no red; only RGB Bayer raw files are supported")
+    top, left = red[0]
+    mosaic_image = xp.pad(mosaic_image, ((top, 0), (left, 0)), mode="reflect")  # mirrored rows keep the pattern
+    return normalise(mosaic_image, 1.0, RawCamera(black_level=black, white_level=white)), top, left
 
 
-def run(args: argparse.Namespace) -> int:
+def _inputs(paths: list) -> list[Path]:
+    """The files named, with each folder replaced by its images and raw files (sorted)."""
+    from ..io import IMAGE_SUFFIXES
+    files = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + RAW_SUFFIXES)
+            if not found:
+                raise UserError(f"{item}: no images or camera raw files in this folder")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    return files
+
+
+def _bits(target: Path, bits: int) -> int:
+    """16-bit RGB only where the writer can store it (TIFF; PNG's writer cannot), else 8."""
+    return bits if target.suffix.lower() in (".tif", ".tiff") else 8
+
+
+def run_command(args: argparse.Namespace) -> int:
     from ..io import read_image, write_image
-    model, config = load_model(weights_or_shipped(args.weights, SHIPPED), NAME, build)
-    source = Path(args.input)
-    if args.output.exists() and not args.force:
-        raise UserError(f"{args.output} already exists; use --force to overwrite it")
-    if not args.output.parent.is_dir():
-        raise UserError(f"output directory {args.output.parent} does not exist")
-    multiple = 2 ** (config["depth"] + 1)
-    if source.suffix.lower() in RAW_SUFFIXES:
-        mosaic_image = read_camera_raw(source, args.ratio, multiple)
-        write_image(args.output, apply(model, mosaic_image)[0].transpose(1, 2, 0))
-        print(f"{source}: raw x{args.ratio:g} -> {args.output}")
-        return 0
-    srgb, info = read_image(source)
-    if srgb.ndim == 2:
-        srgb = xp.repeat(srgb[..., None], 3, axis=2)
-    srgb = crop_to_multiple(srgb, multiple)
-    if min(srgb.shape[:2]) < multiple:
-        raise UserError(f"{source}: too small ({info}), at least {multiple}x{multiple} pixels are needed")
-    mosaic_image = low_light(unprocess(srgb)[None], xp.array([args.ratio]), xp.random.default_rng(args.seed))
-    learned, classical = apply(model, mosaic_image)[0], apply_classical(mosaic_image)[0]
-    write_image(args.output, learned.transpose(1, 2, 0))
-    baseline_path = args.output.with_name(f"{args.output.stem}_classical{args.output.suffix}")
-    write_image(baseline_path, classical.transpose(1, 2, 0))
-    target = srgb.transpose(2, 0, 1)
-    print(f"{source}: simulated a 1/{args.ratio:g} exposure; learned ISP {psnr(learned, target):.2f} dB -> "
-          f"{args.output}, classical pipeline {psnr(classical, target):.2f} dB -> {baseline_path}")
+    sources = _inputs(args.inputs)
+    targets = output_paths(sources, args.out, "_isp", args.force)
+    baselines = [target.with_name(f"{target.stem}_classical{target.suffix}") for target in targets]
+    if args.classical and not args.force:
+        existing = [path for path in baselines if path.exists()]
+        if existing:
+            raise UserError(f"{existing[0]} already exists; use --force to overwrite")
+    model = load(args.weights)
+    for source, target, baseline in progress(list(zip(sources, targets, baselines)), args.quiet, "processing"):
+        if source.suffix.lower() in RAW_SUFFIXES:
+            mosaic_image, top, left = read_camera_raw(source)
+            height, width = mosaic_image.shape[0] - top, mosaic_image.shape[1] - left
+            amplified = xp.minimum(mosaic_image * args.ratio, 1.0)
+            write_image(target, _sid(model, amplified)[top:, left:], bits=_bits(target, 16))
+            if args.classical:
+                padded = _pad_to(amplified, 2)
+                image = apply_classical(padded[None, None])[0].transpose(1, 2, 0)
+                write_image(baseline, image[top:top + height, left:left + width], bits=_bits(baseline, 16))
+            print(f"{source}: raw {width}x{height} amplified x{args.ratio:g} -> {target}"
+                  + (f", classical pipeline -> {baseline}" if args.classical else ""))
+            continue
+        srgb, info = read_image(source)
+        if srgb.ndim == 2:
+            srgb = xp.repeat(srgb[..., None], 3, axis=2)
+        height, width = srgb.shape[:2]
+        mosaic_image = simulate(srgb, args.ratio, xp.random.default_rng(args.seed))
+        learned = _sid(model, mosaic_image)[:height, :width]
+        bits = _bits(target, info["bits"])
+        if bits < info["bits"]:
+            print(f"{source}: a 16-bit input, written as 8-bit {target.suffix} (name a .tif output to keep 16 bits)")
+        write_image(target, learned, bits=bits, alpha=info["alpha"])
+        shown = f"{source}: simulated a 1/{args.ratio:g} exposure; learned ISP {psnr(learned, srgb):.2f} dB -> {target}"
+        if args.classical:
+            classical = apply_classical(mosaic_image[None, None])[0].transpose(1, 2, 0)[:height, :width]
+            write_image(baseline, classical, bits=bits, alpha=info["alpha"])
+            shown += f", classical pipeline {psnr(classical, srgb):.2f} dB -> {baseline}"
+        print(shown)
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    result = evaluate(load(args.weights), out=picture_dir(args.out))
+    report(result, args.json, "isp: held-out photos, PSNR (dB) and SSIM by amplification ratio")
     return 0
 
 
 def add_arguments(actions: argparse._SubParsersAction) -> None:
-    parser = actions.add_parser("train", help="train the SID U-Net on simulated low-light raw")
-    add_train_arguments(parser, epochs=30, minutes=20)
-    parser.add_argument("--depth", type=integer(1, 8), default=3, help="U-Net levels")
-    parser.add_argument("--width", type=integer(1, 1024), default=32, help="U-Net base width")
-    parser.add_argument("--patch", type=integer(8, 1024), default=64, help="training patch size in sensor pixels")
-    parser.add_argument("--count", type=integer(1, 1_000_000), default=2048, help="training patches")
-    parser.add_argument("--batch", type=integer(1, 4096), default=16)
-    parser.add_argument("--lr", type=LEARNING_RATE, default=1e-3)
-    parser.set_defaults(run=train)
+    add_train_command(actions, sys.modules[__name__], "train the SID U-Net on simulated low-light raw")
     parser = actions.add_parser("eval", help="PSNR/SSIM at ratios 100, 250, 300 against the classical pipeline")
     add_eval_arguments(parser, shipped="the shipped model")
-    parser.set_defaults(run=evaluate)
-    parser = actions.add_parser("run", help="process a camera raw file (rawpy) or simulate one from an image")
-    parser.add_argument("input", type=Path, help="a Bayer raw file (.dng, .arw, ...) or an ordinary image")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="the sRGB result (PNG, JPEG, TIFF)")
-    parser.add_argument("--weights", type=Path, help="a model from 'nnci isp train' (default: the shipped one)")
-    parser.add_argument("--ratio", type=number(1, 1e4), default=100.0,
-                        help="amplification ratio (exposure shortened by it)")
-    parser.add_argument("--seed", type=SEED, default=0, help="noise seed of the simulated capture")
-    parser.add_argument("--force", action="store_true", help="overwrite the output")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=evaluate_command)
+    parser = add_run_command(actions, "process camera raw files (Bayer .dng, .arw, ...; needs rawpy) or simulate a "
+                                      "dark capture of ordinary images, and brighten them",
+                             "the sRGB result(s), the size of each input (an image's bit depth and alpha kept)")
+    parser.add_argument("--ratio", type=RATIO, default=100.0,
+                        help="amplification ratio: the exposure was (or is simulated) that many times too short "
+                             "(default 100)")
+    parser.add_argument("--seed", type=SEED, default=0, help="noise seed of a simulated capture")
+    parser.add_argument("--classical", action="store_true",
+                        help="also write the classical pipeline's result beside each output (<name>_classical)")
+    parser.set_defaults(run=run_command)

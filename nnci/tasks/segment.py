@@ -6,7 +6,10 @@ the rare defect pixels from being drowned by the background.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..backend import Generator, manual_seed, xp
 from ..data import CATEGORIES, DataLoader, TensorDataset, inspection_dataset, synthetic_shapes
@@ -18,11 +21,27 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
-from .common import (LEARNING_RATE, add_eval_arguments, add_run_arguments, add_train_arguments, integer, load_model,
-                     picture_dir, prepare_out_dir, pyplot, report, save_figure, train_and_save)
+from ..plotting import pyplot, save_figure
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_paths, picture_dir, progress, report)
+from .options import (LEARNING_RATE, Settings, UserError, choice, epochs_option, integer, minutes_option, option)
 
 NAME = "segment"
 HELP = "U-Net segmentation of defects (or synthetic shapes): Dice, IoU, overlays"
+DEPTH = 3
+
+
+@dataclasses.dataclass
+class Config(Settings):
+    """Training options of `nnci segment train` (and of segment.train in Python)."""
+    epochs: int = epochs_option(10)
+    minutes: float = minutes_option(10)
+    data: str = option("defects", choice("defects", "shapes"), "labelled defects on generated surfaces, or shapes")
+    category: str = option("weave", choice(*CATEGORIES), "generated surface (with --data defects)")
+    size: int = option(64, integer(16, 1024), "side of the training images")
+    width: int = option(16, integer(1, 1024), "U-Net base width")
+    count: int = option(512, integer(1, 1_000_000), "labelled training images")
+    lr: float = option(3e-3, LEARNING_RATE, "Adam's learning rate")
 
 
 def build(config: dict) -> UNet:
@@ -70,16 +89,22 @@ def deviation_baseline(val: tuple, test: tuple) -> dict:
     return scores(test_dev >= cut, test[1], test_dev)
 
 
-def train(args: argparse.Namespace) -> int:
-    out = prepare_out_dir(args)
+def train(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, force: bool = False,
+          progress: bool = True, **overrides: Any) -> UNet:
+    """Train a U-Net f on labelled masks m by min E[BCE(f(x), m) + 1 - Dice(sigmoid(f(x)), m)]; files go to `out`
+    (none when None). Returns the trained model in eval mode."""
+    args = open_run(NAME, Config, config, overrides, out, resume, force)
     manual_seed(args.seed)
-    config = {"depth": 3, "base_width": args.width, "size": args.size, "data": args.data, "category": args.category,
-              "seed": args.seed}
+    config = {"depth": DEPTH, "base_width": args.width, "size": args.size, "data": args.data, "category": args.category,
+              "seed": args.seed, "input_channels": 1, "input_size": args.size}
+    check_memory(2 * args.count * args.size ** 2, f"{args.count} training images and masks of {args.size}x{args.size}",
+                 "lower --count or --size")
     data = splits(config, args.count)
     model = build(config)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr / 20)
-    loader = DataLoader(TensorDataset(*data["train"]), batch_size=16, shuffle=True, generator=Generator().manual_seed(args.seed))
+    loader = DataLoader(TensorDataset(*data["train"]), batch_size=16, shuffle=True,
+                        generator=Generator().manual_seed(args.seed))
     val_images, val_masks = data["val"]
 
     def loss_fn(model, batch):
@@ -91,22 +116,52 @@ def train(args: argparse.Namespace) -> int:
 
     what = "synthetic shapes" if args.data == "shapes" else f"labelled defects on '{args.category}' surfaces"
     print(f"training a U-Net ({model.num_parameters():,} parameters) on {args.count} images of {what}")
-    train_and_save(args, out, NAME, config, model, optimizer, loss_fn, loader, evaluate=evaluate, scheduler=scheduler,
-                   title=f"segment: U-Net on {what}")
-    return 0
+    fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
+        evaluate=evaluate, scheduler=scheduler, title=f"segment: U-Net on {what}")
+    return model
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    model, config = load_model(args.weights, NAME, build)
+def load(weights: str | Path | None = None) -> UNet:
+    """The U-Net of a model.safetensors written by train (no weights are shipped for this task)."""
+    if weights is None:
+        raise UserError("nnci ships no segmentation model; pass the model.safetensors written by 'nnci segment "
+                        "train' (or train one with segment.train)")
+    return load_model(Path(weights), NAME, build)[0]
+
+
+def apply(model: UNet, images: Any) -> Any:
+    """sigmoid(f(x)), the probability that each pixel is a defect (H, W), for each image (H, W) or (H, W, 3) in
+    [0, 1] (one array or a list of them), at the image's own size (a colour image is read as gray)."""
+    from ..io import rgb_to_gray
+    single = not isinstance(images, (list, tuple))
+    multiple = 2 ** (model.depth - 1)  # the U-Net halves the size depth - 1 times
+    results = []
+    for image in ([images] if single else images):
+        image = xp.asarray(image, dtype=xp.float32)
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise UserError(f"expected a gray (H, W) or RGB (H, W, 3) image, got an array of shape {image.shape}")
+        image = rgb_to_gray(image) if image.ndim == 3 else image
+        h, w = image.shape
+        padded = xp.pad(image, ((0, -h % multiple), (0, -w % multiple)), mode="reflect")[None, None]
+        results.append(probabilities(model, xp.ascontiguousarray(padded, dtype=xp.float32))[0, 0, :h, :w])
+    return results[0] if single else results
+
+
+def evaluate(model: UNet | None = None, *, out: str | Path | None = None) -> dict:
+    """Dice, IoU and pixel AUROC of the mask p >= 0.5 on the test split, against the intensity-deviation
+    baseline: {"model": {...}, "baselines": {...}, "data": ...}; the overlays picture goes into `out` when given."""
+    if model is None:
+        model = load(None)
+    config = model.task_config
     data = splits(config, 0)
     test_images, test_masks = data["test"]
     probs = probabilities(model, test_images)
     result = {"model": scores(probs >= 0.5, test_masks, probs),
               "baselines": {"intensity deviation from the median": deviation_baseline(data["val"], data["test"])},
               "data": "synthetic shapes" if config["data"] == "shapes" else f"defects on '{config['category']}'"}
-    result["picture"] = str(write_overlays(picture_dir(args) / "segmentation.png", test_images, test_masks, probs))
-    report(result, args.json, "segment: test split")
-    return 0
+    if out is not None:
+        result["picture"] = str(write_overlays(picture_dir(out) / "segmentation.png", test_images, test_masks, probs))
+    return result
 
 
 def write_overlays(path: Path, images: xp.ndarray, masks: xp.ndarray, probs: xp.ndarray, count: int = 6) -> Path:
@@ -127,36 +182,31 @@ def write_overlays(path: Path, images: xp.ndarray, masks: xp.ndarray, probs: xp.
     return path
 
 
-def run(args: argparse.Namespace) -> int:
+# ----- the command line ------------------------------------------------------------------------------
+def evaluate_command(args: argparse.Namespace) -> int:
+    result = evaluate(load(args.weights), out=picture_dir(args.out))
+    report(result, args.json, "segment: test split")
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
     from ..io import read_image, write_image
-    model, config = load_model(args.weights, NAME, build)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in args.images:
-        image, _ = read_image(name, gray=True)
-        h, w = image.shape
-        pad_h, pad_w = -h % 4, -w % 4  # the U-Net halves the size twice
-        padded = xp.pad(image, ((0, pad_h), (0, pad_w)), mode="reflect")[None, None].astype(xp.float32)
-        mask = probabilities(model, padded)[0, 0, :h, :w] >= 0.5
-        target = out / f"{Path(name).stem}_mask.png"
-        write_image(target, mask.astype(xp.float32))
-        print(f"{name}: {mask.mean():.2%} of the pixels marked -> {target}")
+    sources = input_images(args.inputs)
+    targets = output_paths(sources, args.out, "_mask", args.force)
+    model = load(args.weights)
+    for source, target in progress(list(zip(sources, targets)), args.quiet, "segmenting"):
+        image, info = read_image(source, gray=True)
+        mask = apply(model, image) >= 0.5
+        write_image(target, mask.astype(xp.float32), alpha=info["alpha"])
+        print(f"{source}: {mask.mean():.2%} of the pixels marked -> {target}")
     return 0
 
 
 def add_arguments(actions: argparse._SubParsersAction) -> None:
-    parser = actions.add_parser("train", help="train the U-Net on labelled masks")
-    add_train_arguments(parser, epochs=10, minutes=10)
-    parser.add_argument("--data", choices=("defects", "shapes"), default="defects")
-    parser.add_argument("--category", default="weave", choices=CATEGORIES)
-    parser.add_argument("--size", type=integer(16, 1024), default=64)
-    parser.add_argument("--width", type=integer(1, 1024), default=16, help="U-Net base width")
-    parser.add_argument("--count", type=integer(1, 1_000_000), default=512, help="labelled training images")
-    parser.add_argument("--lr", type=LEARNING_RATE, default=3e-3)
-    parser.set_defaults(run=train)
+    add_train_command(actions, sys.modules[__name__], "train the U-Net on labelled masks")
     parser = actions.add_parser("eval", help="Dice, IoU and pixel AUROC on the test split, with overlays")
     add_eval_arguments(parser)
-    parser.set_defaults(run=evaluate)
-    parser = actions.add_parser("run", help="write defect masks for your own images")
-    add_run_arguments(parser, out="segment-masks")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=evaluate_command)
+    parser = add_run_command(actions, "write defect masks (p >= 0.5) for your own images",
+                             "the mask(s), white where a defect is, with the input's size and alpha", shipped=False)
+    parser.set_defaults(run=run_command)
