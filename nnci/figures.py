@@ -224,23 +224,40 @@ CONCEPTS: dict[str, Callable[[Path], None]] = {
     "universal_approximation.png": universal_approximation, "optimisers.png": optimisers,
 }
 
-# guide image <- (commands to run in a scratch directory W, the picture they write); W is substituted.
-APPLICATIONS: dict[str, tuple[list[list[str]], str]] = {
-    "denoise_demo.png": ([["denoise", "demo", "-o", "W/denoise-demo.png"]], "denoise-demo.png"),
-    "denoise_vs_bm3d.png": ([["denoise", "eval", "--sigma", "25", "--out", "W/denoise"]],
-                            "denoise/denoise_comparison.png"),
-    "classify_confusion.png": ([["classify", "train", "--out", "W/classify", "--quiet"],
-                                ["classify", "eval", "--weights", "W/classify/model.safetensors"]],
-                               "classify/confusion.png"),
-    "synthesize_samples.png": ([["synthesize", "train", "--out", "W/vae", "--quiet"],
-                                ["synthesize", "eval", "--weights", "W/vae/model.safetensors"]], "vae/samples.png"),
-    "anomaly_maps.png": ([["anomaly", "train", "--out", "W/anomaly", "--quiet"],
-                          ["anomaly", "eval", "--weights", "W/anomaly/model.safetensors"]], "anomaly/anomaly_maps.png"),
-    "segmentation.png": ([["segment", "train", "--out", "W/segment", "--quiet"],
-                          ["segment", "eval", "--weights", "W/segment/model.safetensors"]],
-                         "segment/segmentation.png"),
-    "isp.png": ([["isp", "eval", "--out", "W/isp"]], "isp/isp.png"),  # the shipped model
-    "hdr.png": ([["hdr", "eval", "--out", "W/hdr"]], "hdr/hdr.png"),  # the shipped learned and ideal-lens models
+def _trained_and_evaluated(task: str) -> Callable[[Path], Path]:
+    """A figure maker that trains `task` with its defaults into scratch/task and writes its eval picture there."""
+    def make(scratch: Path) -> Path:
+        from importlib import import_module
+        module = import_module(f".tasks.{task}", __package__)
+        model = module.train(out=scratch / task, progress=False)
+        return Path(module.evaluate(model, out=scratch / task)["picture"])
+    return make
+
+
+def _denoise_demo(scratch: Path) -> Path:
+    from .tasks import denoise
+    return Path(denoise.demo(out=scratch / "denoise-demo.png")["picture"])
+
+
+def _shipped_evaluated(task: str, **options: Any) -> Callable[[Path], Path]:
+    """A figure maker that evaluates the shipped model of `task` and returns its picture."""
+    def make(scratch: Path) -> Path:
+        from importlib import import_module
+        module = import_module(f".tasks.{task}", __package__)
+        return Path(module.evaluate(out=scratch / task, **options)["picture"])
+    return make
+
+
+# guide image <- a function of a scratch folder that writes the picture there and returns its path
+APPLICATIONS: dict[str, Callable[[Path], Path]] = {
+    "denoise_demo.png": _denoise_demo,
+    "denoise_vs_bm3d.png": _shipped_evaluated("denoise", sigmas=(25,)),
+    "classify_confusion.png": _trained_and_evaluated("classify"),
+    "synthesize_samples.png": _trained_and_evaluated("synthesize"),
+    "anomaly_maps.png": _trained_and_evaluated("anomaly"),
+    "segmentation.png": _trained_and_evaluated("segment"),
+    "isp.png": _shipped_evaluated("isp"),
+    "hdr.png": _shipped_evaluated("hdr"),  # the shipped learned and ideal-lens models
 }
 
 
@@ -254,13 +271,9 @@ def write_all(out: Path, applications: bool = True, progress: Callable[[str], No
         progress(f"wrote {out / name}")
     if not applications:
         return written
-    from .cli import main
     with tempfile.TemporaryDirectory() as scratch:
-        for name, (commands, picture) in APPLICATIONS.items():
-            for command in commands:
-                if main([part.replace("W/", f"{scratch}/") for part in command]) != 0:
-                    raise RuntimeError(f"nnci {' '.join(command)} failed")
-            shutil.copyfile(Path(scratch) / picture, out / name)
+        for name, make in APPLICATIONS.items():
+            shutil.copyfile(make(Path(scratch)), out / name)
             written.append(out / name)
             progress(f"wrote {out / name}")
     return written

@@ -37,3 +37,44 @@ def test_nnci_figures_writes_the_concept_figures(tmp_path):
     assert sorted(p.name for p in written) == sorted(CONCEPTS)
     for path in written:
         assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["denoise_demo.png", "hdr.png"])
+def test_an_application_figure_comes_from_the_task_api(name, tmp_path):
+    picture = APPLICATIONS[name](tmp_path)
+    assert picture.is_file() and tmp_path in picture.parents
+    assert picture.read_bytes()[:4] == b"\x89PNG" and picture.stat().st_size > 10_000
+
+
+COMMANDS = [(page, line) for page in PAGES + [ROOT / "nnci" / "weights" / "README.md"]
+            for block in re.findall(r"```sh\n(.*?)```", page.read_text(), flags=re.S)
+            for line in block.splitlines()]
+
+
+def nnci_commands(line: str) -> list[list[str]]:
+    """The nnci invocations of one shell line (comments, `&&` chains and environment prefixes removed)."""
+    import shlex
+    words = shlex.split(line, comments=True)
+    commands, current = [], []
+    for word in words + ["&&"]:
+        if word == "&&":
+            if current and current[0] == "nnci":
+                commands.append(current[1:])
+            current = []
+        elif not (not current and re.fullmatch(r"[A-Z_]+=\S*", word)):
+            current.append(word)
+    return commands
+
+
+def test_every_nnci_command_in_the_docs_parses():
+    from nnci.cli import build_parser
+    parser = build_parser()
+    checked = 0
+    for page, line in COMMANDS:
+        for argv in nnci_commands(line):
+            try:
+                parser.parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"{page.name}: `nnci {' '.join(argv)}` does not parse")
+            checked += 1
+    assert checked >= 40
