@@ -78,3 +78,9 @@ def test_every_nnci_command_in_the_docs_parses():
                 pytest.fail(f"{page.name}: `nnci {' '.join(argv)}` does not parse")
             checked += 1
     assert checked >= 40
+
+
+def test_without_bm3d_the_bm3d_comparison_is_not_redrawn(tmp_path, monkeypatch):
+    from nnci.tasks import denoise
+    monkeypatch.setattr(denoise, "bm3d_denoise", lambda noisy, sigma: None)
+    assert APPLICATIONS["denoise_vs_bm3d.png"](tmp_path) is None
