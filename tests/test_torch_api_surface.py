@@ -283,3 +283,14 @@ def test_weight_norm_reparameterises_as_torch():
     assert results[1][0] == results[0][0] and results[1][2] == results[0][2]
     for ours, theirs in zip(results[1][1], results[0][1]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_reassigning_a_child_or_a_parameter_keeps_its_place_as_in_torch():
+    import torch
+    for L in (nnci, torch):
+        model = L.nn.Sequential(L.nn.Linear(2, 3), L.nn.ReLU(), L.nn.Linear(3, 1))
+        setattr(model, "1", L.nn.Tanh())
+        layer = L.nn.Linear(2, 2)
+        layer.weight = L.nn.Parameter(L.zeros(2, 2))
+        assert [type(m).__name__ for m in model] == ["Linear", "Tanh", "Linear"]
+        assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
