@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -168,11 +168,52 @@ def _write_error_report(argv: Sequence[str] | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import distributed
+    parallel = distributed.launched_by_mpi()
+    if parallel:
+        _join_mpi_job()
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:  # Ctrl-C anywhere, also while the tasks are still being imported
         print("nnci: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if parallel and code not in (0, 130):  # the others may be waiting for this rank: end the job, not at a timeout
+        sys.stderr.flush()
+        sys.stdout.flush()
+        distributed.abort(code, grace=0.0 if distributed.is_main() else 5.0)
+    return code  # after Ctrl-C every rank stopped after the same step: rank 0 writes its checkpoint and all exit
+
+
+def _join_mpi_job() -> None:
+    """Under mpiexec: join the job; rank 0 alone prints, the others' errors name their rank."""
+    from . import distributed
+    try:
+        distributed.init()
+    except ImportError as error:
+        print(f"nnci: error: started by an MPI launcher, but {error}", file=sys.stderr)
+        raise SystemExit(1)
+    if not distributed.is_main():
+        import os
+        sys.stdout = open(os.devnull, "w")
+        sys.stderr = _Prefixed(sys.stderr, f"[rank {distributed.rank()}] ")
+
+
+class _Prefixed:
+    """A text stream that starts every line with a prefix."""
+
+    def __init__(self, stream: Any, prefix: str) -> None:
+        self.stream, self.prefix, self.at_line_start = stream, prefix, True
+
+    def write(self, text: str) -> int:
+        for piece in text.splitlines(keepends=True):
+            if self.at_line_start:
+                self.stream.write(self.prefix)
+            self.stream.write(piece)
+            self.at_line_start = piece.endswith("\n")
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import backend
+from . import backend, distributed
 from .backend import xp
 from .io import atomic_write
 from .serialization import load_safetensors, safetensors_metadata, save_safetensors
@@ -90,9 +90,11 @@ class _DeferredInterrupt:
             raise KeyboardInterrupt
         self.requested = True
 
-    def deliver(self) -> None:
-        """Called between steps: raise the held interrupt now that the state is whole."""
-        if self.requested:
+    def deliver(self, agreed: bool | None = None) -> None:
+        """Called between steps: raise the held interrupt now that the state is whole. `agreed`, in a
+        data-parallel run, is whether any rank held one when they last exchanged flags: every rank stops after
+        the same step (one that arrives during the exchange waits for the next)."""
+        if self.requested if agreed is None else agreed:
             self.between_steps = True
             raise KeyboardInterrupt
 
@@ -133,7 +135,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Write weights, optimizer and every counter and generator state, atomically."""
         path = self._checkpoint_path()
-        if path is None:
+        if path is None or not distributed.is_main():
             return
         optim = self.optimizer.state_dict()
         tensors: dict[str, Any] = {f"model.{k}": v for k, v in self.model.state_dict().items()}
@@ -196,11 +198,15 @@ class Trainer:
 
         from .backend import keep_freed_memory
         keep_freed_memory()  # each step frees and re-allocates its graph: keep the heap instead of faulting it in
+        if not distributed.is_main():  # rank 0 speaks for a data-parallel run
+            self.log = lambda message: None
         path = self._checkpoint_path()
-        if resume and path is not None and path.exists():
+        if distributed.is_parallel():
+            self._join(resume, path)
+        elif resume and path is not None and path.exists():
             self.load_checkpoint(path)
             self.log(f"resumed from {path} at epoch {self.epoch + 1}, step {self.step}")
-        if self.out_dir is not None:
+        if self.out_dir is not None and distributed.is_main():
             self.out_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter() - self.elapsed
         deadline = None if self.minutes is None else start + 60 * self.minutes
@@ -212,8 +218,8 @@ class Trainer:
                     batches = self._batches()
                     total = len(self.loader)
                     bar = tqdm(batches, total=total, initial=self.batch_in_epoch, leave=False,
-                               disable=not self.progress, desc=f"epoch {self.epoch + 1}/{self.epochs}",
-                               dynamic_ncols=True)
+                               disable=not self.progress or not distributed.is_main(),
+                               desc=f"epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
                     running = 0.0
                     for batch in bar:
                         loss = self._train_step(batch)
@@ -222,14 +228,21 @@ class Trainer:
                         if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                             self.elapsed = time.perf_counter() - start
                             self.save_checkpoint()
-                        interrupt.deliver()
-                        if deadline is not None and time.perf_counter() > deadline:
+                        past_deadline = deadline is not None and time.perf_counter() > deadline
+                        agreed = None
+                        if distributed.is_parallel():  # every rank stops after the same step
+                            held, past_deadline = distributed.all_reduce(
+                                xp.array([interrupt.requested, past_deadline], xp.int64), "allreduce of stop flags")
+                            agreed = bool(held)
+                        interrupt.deliver(agreed)
+                        if past_deadline:
                             stopped = f"time budget of {self.minutes:g} min reached"
                             break
                     bar.close()
                     if stopped is None:
                         self._end_epoch(start)
-                        interrupt.deliver()
+                        if not distributed.is_parallel():  # ranks agree on stopping at the next step's exchange
+                            interrupt.deliver()
             except KeyboardInterrupt:
                 if interrupt.between_steps:
                     self.elapsed = time.perf_counter() - start
@@ -248,14 +261,18 @@ class Trainer:
         return self.history
 
     def _train_step(self, batch: Any) -> float:
-        loss = self.loss_fn(self.model, batch)
-        value = float(loss.item())
+        if distributed.is_parallel():
+            value = self._parallel_forward_backward(batch)
+        else:
+            loss = self.loss_fn(self.model, batch)
+            value = float(loss.item())
         if not math.isfinite(value):
             self._write_history()
             raise TrainingDiverged(f"the loss became {value} at step {self.step + 1} (epoch {self.epoch + 1}); "
                                    "try a lower learning rate")
-        self.optimizer.zero_grad()
-        loss.backward()
+        if not distributed.is_parallel():
+            self.optimizer.zero_grad()
+            loss.backward()
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         if self.step < self.warmup_steps:
@@ -266,6 +283,54 @@ class Trainer:
         self.batch_in_epoch += 1
         self.history["step_loss"].append(value)
         return value
+
+    # ----- data parallel ------------------------------------------------------------------------
+    def _join(self, resume: bool, path: Path | None) -> None:
+        """Start every rank from rank 0's state: its checkpoint (sent as bytes, so other hosts need no shared
+        disk) or its initial weights; each rank then draws its own random numbers (noise, dropout)."""
+        import os
+        import tempfile
+        data = distributed.broadcast_object(path.read_bytes() if resume and distributed.is_main() and path is not None
+                                            and path.exists() else b"") if resume else b""
+        if data:
+            if distributed.is_main():
+                self.load_checkpoint(path)
+                self.log(f"resumed from {path} at epoch {self.epoch + 1}, step {self.step}, on "
+                         f"{distributed.world_size()} ranks")
+            else:
+                handle, copy = tempfile.mkstemp(suffix=".safetensors")
+                try:
+                    with os.fdopen(handle, "wb") as file:
+                        file.write(data)
+                    self.load_checkpoint(Path(copy))
+                finally:
+                    os.unlink(copy)
+        distributed.broadcast_parameters(self.model)
+        size = getattr(self.loader, "batch_size", None)
+        if size is not None and size < distributed.world_size():
+            raise ValueError(f"a batch of {size} cannot be shared by {distributed.world_size()} ranks; use a batch of "
+                             f"at least {distributed.world_size()}")
+        if distributed.rank():
+            state = backend.generator().bit_generator
+            state.state = state.jumped(distributed.rank()).state
+
+    def _parallel_forward_backward(self, batch: Any) -> float:
+        """This rank's contiguous shard of the global batch: its loss, weighted by its share n_r / n, is
+        backpropagated and the gradients summed over the ranks, so the step is the one-process step on the whole
+        batch (for a loss that is a mean over the batch). Returns the whole batch's loss."""
+        parts = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+        count = len(parts[0])
+        start, stop = distributed.shard_bounds(count)
+        weight = (stop - start) / count
+        self.optimizer.zero_grad()
+        local = 0.0
+        if stop > start:
+            shard = [part[start:stop] for part in parts]
+            loss = self.loss_fn(self.model, type(batch)(shard) if isinstance(batch, (tuple, list)) else shard[0])
+            local = float(loss.item()) * weight
+            (loss * weight).backward()
+        distributed.sum_gradients(self.model)
+        return float(distributed.all_reduce(xp.array([local], xp.float64), "allreduce of the loss")[0])
 
     def _warmup_step(self, factor: float) -> None:
         """One optimizer step with every group's lr scaled by factor (the schedule's own lr is left as it was)."""
@@ -283,7 +348,7 @@ class Trainer:
         losses = self.history["step_loss"][-max(self.batch_in_epoch, 1):]
         record = {"epoch": self.epoch + 1, "step": self.step, "train_loss": float(sum(losses) / max(len(losses), 1)),
                   "lr": self.optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - start, 2)}
-        if self.evaluate is not None:
+        if self.evaluate is not None and distributed.is_main():  # the others go on; they meet at the next step
             self.model.eval()
             with no_grad():
                 record["val"] = {k: float(v) for k, v in self.evaluate(self.model).items()}
@@ -298,7 +363,7 @@ class Trainer:
         self.epoch_loader_state = None
 
     def _write_history(self) -> None:
-        if self.out_dir is None:
+        if self.out_dir is None or not distributed.is_main():
             return
         write_json(self.out_dir / "history.json", self.history)
         plot_history(self.history, self.out_dir / "loss.png", self.title)

@@ -79,13 +79,16 @@ class _BatchNorm(_NormBase):
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _check(self, input: Tensor) -> None:
         if input.ndim not in self.dims:
             raise ValueError(f"{type(self).__name__}: expected {' or '.join(f'{d}D' for d in self.dims)} input "
                              f"(got {input.ndim}D input of shape {tuple(input.shape)})")
         if input.shape[1] != self.num_features:
             raise RuntimeError(f"{self!r}: running_mean should contain {input.shape[1]} elements not "
                                f"{self.num_features} (input shape {tuple(input.shape)}, channels in dim 1)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check(input)
         momentum = self._momentum()
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch, momentum,
@@ -108,8 +111,34 @@ class BatchNorm3d(_BatchNorm):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch norm over dim 1 of a (N, C, ...) input; in one process the batch is the whole batch"""
+    """Batch norm over dim 1 of a (N, C, ...) input whose batch statistics, in training, are those of the
+    whole batch across the ranks of a data-parallel run: mean = sum_r S_r / n, var = sum_r Q_r / n
+    (S_r, Q_r: rank r's sums of x and of (x - mean)^2, n the global count); in one process, BatchNorm."""
     dims = (2, 3, 4, 5)
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .. import distributed
+        if not (distributed.is_parallel() and (self.training or not self.track_running_stats)):
+            return super().forward(input)
+        self._check(input)
+        momentum = self._momentum()
+        dims = (0,) + tuple(range(2, input.ndim))
+        shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+        count = float(distributed.all_reduce(xp.array([input.numel() / input.shape[1]], xp.float64))[0])
+        mean = distributed.all_reduce_tensor(input.sum(dims)) / count
+        centred = input - mean.reshape(shape)
+        var = distributed.all_reduce_tensor((centred * centred).sum(dims)) / count
+        output = centred / (var + self.eps).sqrt().reshape(shape)
+        if self.weight is not None:
+            output = output * self.weight.reshape(shape)
+        if self.bias is not None:
+            output = output + self.bias.reshape(shape)
+        if self.training and self.track_running_stats:
+            with no_grad():
+                unbiased = var.detach() * (count / max(count - 1, 1))
+                self.running_mean.mul_(1 - momentum).add_(momentum * mean.detach())
+                self.running_var.mul_(1 - momentum).add_(momentum * unbiased)
+        return output
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, process_group: Any = None, device: Any = None,
@@ -118,7 +147,20 @@ class SyncBatchNorm(_BatchNorm):
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
-        """The module unchanged: its batch norms already see the whole batch in one process."""
+        """The module with every BatchNorm1d/2d/3d replaced by a SyncBatchNorm holding the same parameters and
+        buffers (shared, as in torch)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+            if module.affine:
+                converted.weight, converted.bias = module.weight, module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(converted, name, getattr(module, name))
+            converted.train(module.training)
+            return converted
+        for name, child in list(module.named_children()):
+            replaced = cls.convert_sync_batchnorm(child, process_group)
+            if replaced is not child:
+                setattr(module, name, replaced)
         return module
 
 

@@ -27,8 +27,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_paths, picture_dir, progress, report, save_model)
+from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_paths, picture_dir, share_of_work, report, save_model)
 from .options import (BadValue, LEARNING_RATE, Settings, UserError, choice, epochs_option, filesystem_path, integer,
                       minutes_option, number, option)
 
@@ -157,6 +157,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     choose each map's threshold on the validation split; files go to `out` (none when None). Returns the
     model in eval mode; its task_config["thresholds"] holds the thresholds."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     manual_seed(args.seed)
     config = {"model": args.model, "size": args.size, "widths": list(WIDTHS), "latent_dim": args.latent,
               "latent_channels": args.latent_channels, "category": args.category,
@@ -341,7 +342,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"chosen on the validation split at training, stored in {args.weights}"
     print(f"threshold {threshold:.6g} on the {args.map.upper()} map ({origin})")
     flagged = 0
-    for source, target in progress(list(zip(sources, targets)), args.quiet, "scoring"):
+    for source, target in share_of_work(list(zip(sources, targets)), args.quiet, "scoring"):
         image, info = read_image(source, gray=True)
         result = apply(model, image, map=args.map, threshold=threshold)
         write_image(target, heat_overlay(image, result.map, threshold), alpha=info["alpha"])
@@ -349,6 +350,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"{source}: score {result.score:.6g} {'>=' if result.anomalous else '<'} {threshold:.6g}: "
               f"{'ANOMALOUS' if result.anomalous else 'good'}; heat map -> {target}")
     if len(sources) > 1:
+        from .. import distributed
+        flagged = sum(distributed.all_gather_object(int(flagged)))
         print(f"{flagged} of {len(sources)} inputs anomalous")
     return 0
 

@@ -22,7 +22,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from ..train import write_json
-from .common import (add_eval_arguments, add_train_command, fit, load_model, open_run, picture_dir, report,
+from .common import (output_of_this_rank, add_eval_arguments, add_train_command, fit, load_model, open_run, picture_dir, report,
                      results_file, write_results)
 from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, epochs_option, integer, minutes_option,
                       number, option)
@@ -142,6 +142,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     mean_i (g(x_i) - f(x_i))^2 over 512 points spread on the domain; files (and approximation.png) go to `out`
     (none when None). Returns the trained model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     f = target_function(args.function)
     low, high = domain_of(args.function, args.low, args.high)
     model, x, y = initial_fit(f, args.units, low, high, args.seed)

@@ -21,8 +21,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, fit, load_model, open_run, picture_dir,
-                     progress, report, results_file, write_results)
+from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, fit, load_model, open_run, picture_dir,
+                     share_of_work, report, results_file, write_results)
 from .options import LEARNING_RATE, Settings, UserError, epochs_option, integer, minutes_option, option
 
 NAME = "classify"
@@ -69,6 +69,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     """Train the VGG by min E[-log softmax(f(x))_y] over the training digits (Adam, cosine schedule); files go
     to `out` (none when None). Returns the trained model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     manual_seed(args.seed)
     data = digits_split()
     model = build(DEFAULT_CONFIG)
@@ -189,7 +190,7 @@ def run_command(args: argparse.Namespace) -> int:
     target = results_file(args.out, args.force)
     model = load(args.weights)
     rows = []
-    for source in progress(sources, args.quiet, "classifying"):
+    for source in share_of_work(sources, args.quiet, "classifying"):
         image, info = read_image(source)
         if info["alpha"] is not None:
             raise UserError(f"{source}: has an alpha channel, which classify cannot keep; save the digit as gray or "
@@ -199,9 +200,13 @@ def run_command(args: argparse.Namespace) -> int:
         rows.append({"input": str(source), "label": label, "probability": round(float(probs[label]), 6),
                      "probabilities": [round(float(p), 6) for p in probs]})
         print(f"{source}: {label} (p = {probs[label]:.3f})")
-    write_results(target, rows, ["input", "label", "probability"] + [f"p{k}" for k in range(10)],
-                  lambda row: [row["input"], row["label"], f"{row['probability']:.6f}"]
-                  + [f"{p:.6f}" for p in row["probabilities"]])
+    from .. import distributed
+    order = {str(source): index for index, source in enumerate(sources)}
+    rows = sorted((row for part in distributed.all_gather_object(rows) for row in part), key=lambda r: order[r["input"]])
+    if distributed.is_main():
+        write_results(target, rows, ["input", "label", "probability"] + [f"p{k}" for k in range(10)],
+                      lambda row: [row["input"], row["label"], f"{row['probability']:.6f}"]
+                      + [f"{p:.6f}" for p in row["probabilities"]])
     print(f"{len(rows)} result{'s' if len(rows) > 1 else ''} written to {target}")
     return 0
 

@@ -57,6 +57,24 @@ SETTINGS = "settings.json"
 
 def open_run(task: str, kind: type, config: Any, overrides: dict, out: Path | None, resume: bool,
              force: bool) -> Any:
+    """The checked settings of a training run, and its directory made ready by rank 0 of a data-parallel run,
+    which sends the settings to the other ranks (they never touch the directory)."""
+    from .. import distributed
+    if not distributed.is_parallel():
+        return _open_run(task, kind, config, overrides, out, resume, force)
+    settings = _open_run(task, kind, config, overrides, out, resume, force) if distributed.is_main() else None
+    values = distributed.broadcast_object(to_json(settings) if distributed.is_main() else None)
+    return settings if distributed.is_main() else from_json(kind, values, "the settings sent by rank 0")
+
+
+def output_of_this_rank(out: str | Path | None) -> Path | None:
+    """Where this process writes a run's files: `out` on rank 0 (or alone), None on the other ranks."""
+    from .. import distributed
+    return Path(out) if out is not None and distributed.is_main() else None
+
+
+def _open_run(task: str, kind: type, config: Any, overrides: dict, out: Path | None, resume: bool,
+              force: bool) -> Any:
     """The checked settings of a training run, and its directory made ready.
 
     A new run writes its settings to out/settings.json before training. resume=True takes the settings from
@@ -259,6 +277,14 @@ def write_results(path: Path, rows: list[dict], header: list[str], cells: Callab
         atomic_write(path, lambda handle: handle.write(text.encode()))
     except OSError as error:
         raise UserError(f"-o {path}: cannot write ({error.strerror or error})") from None
+
+
+def share_of_work(items: list, quiet: bool, what: str) -> Any:
+    """This process's share of run's work items (every item alone; every N-th from its rank under mpiexec -n N,
+    so that each output is written once), with a progress bar."""
+    from .. import distributed
+    distributed.barrier()  # every rank has checked the outputs before any rank writes one
+    return progress(distributed.shard(items), quiet, what)
 
 
 def progress(items: list, quiet: bool, what: str) -> Any:

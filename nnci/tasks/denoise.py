@@ -29,8 +29,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_paths, picture_dir, progress, report, weights_or_shipped)
+from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_paths, picture_dir, share_of_work, report, weights_or_shipped)
 from .common import shipped_weights as common_shipped_weights
 from .options import (LEARNING_RATE, SEED, Settings, UserError, choice, epochs_option, integer, minutes_option, number,
                       numbers, option, filesystem_path)
@@ -250,6 +250,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     """Train DnCNN-S (one sigma) or DnCNN-B (blind) by min E||x - (y - R(y))||^2 over noisy patches y = x + n;
     files go to `out` (none when None). Returns the trained model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     manual_seed(args.seed)
     ffdnet = args.model == "ffdnet"
     blind_range = list(FFDNET_BLIND_RANGE if ffdnet else DNCNN_BLIND_RANGE)
@@ -416,7 +417,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.sigma is not None:
         check_trained_sigma(model, args.sigma)
     name = Path(args.weights).name if args.weights is not None else SHIPPED["sigma25" if args.sigma == 25 else "blind"]
-    for source, target in progress(list(zip(sources, targets)), args.quiet, "denoising"):
+    for source, target in share_of_work(list(zip(sources, targets)), args.quiet, "denoising"):
         image, info = read_image(source)
         start = time.perf_counter()
         level = args.sigma

@@ -34,8 +34,8 @@ from ..creation import as_tensor
 from ..tensor import Tensor
 from ..train import CHECKPOINT
 from ..plotting import pyplot, save_figure
-from .common import (WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model,
-                     open_run, output_paths, picture_dir, progress, report, shipped_weights, weights_or_shipped)
+from .common import (output_of_this_rank, WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model,
+                     open_run, output_paths, picture_dir, share_of_work, report, shipped_weights, weights_or_shipped)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, choice, epochs_option, integer, minutes_option,
                       number, option)
 
@@ -184,6 +184,8 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
                 raise UserError(f"{baseline_dir / name} already exists (the ideal-lens baseline of an earlier run); "
                                 "use --force to start over or --resume to continue")
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
+    baseline_dir = out / BASELINE_DIR if out is not None else None
     check_memory(2 * args.count * 3 * args.patch ** 2, f"{args.count} HDR scenes of {args.patch}x{args.patch}",
                  "lower --count or --patch")
     model = train_one(args, Path(out) if out is not None else None, args.optics, resume, progress)
@@ -363,7 +365,7 @@ def run_command(args: argparse.Namespace) -> int:
     if existing and not args.force:
         raise UserError(f"{existing[0]} already exists; use --force to overwrite")
     model = load(args.weights)
-    for source, target, (linear, capture_path) in progress(
+    for source, target, (linear, capture_path) in share_of_work(
             [(s, t, (e[0], e[1] if len(e) > 1 else None)) for s, t, e in zip(sources, targets, extras)],
             args.quiet, "reconstructing"):
         scene, alpha = _read_scene(source, model.peak, args.lights, args.seed)

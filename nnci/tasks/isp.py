@@ -24,8 +24,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model, open_run,
-                     output_paths, picture_dir, progress, report, weights_or_shipped)
+from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model, open_run,
+                     output_paths, picture_dir, share_of_work, report, weights_or_shipped)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, number, option)
 
 NAME = "isp"
@@ -159,6 +159,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     """Train the SID U-Net f by min E|f(pack(ratio * raw_short)) - srgb|_1 over simulated low-light captures,
     ratio log-uniform in [50, 350]; files go to `out` (none when None). Returns the model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     if args.patch % (2 ** args.depth):
         raise UserError(f"--patch {args.patch} must be a multiple of {2 ** args.depth} for a depth-{args.depth} "
                         "U-Net on half-resolution packed raw")
@@ -308,7 +309,7 @@ def run_command(args: argparse.Namespace) -> int:
         if existing:
             raise UserError(f"{existing[0]} already exists; use --force to overwrite")
     model = load(args.weights)
-    for source, target, baseline in progress(list(zip(sources, targets, baselines)), args.quiet, "processing"):
+    for source, target, baseline in share_of_work(list(zip(sources, targets, baselines)), args.quiet, "processing"):
         if source.suffix.lower() in RAW_SUFFIXES:
             mosaic_image, top, left = read_camera_raw(source)
             height, width = mosaic_image.shape[0] - top, mosaic_image.shape[1] - left

@@ -22,8 +22,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_paths, picture_dir, progress, report)
+from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_paths, picture_dir, share_of_work, report)
 from .options import (LEARNING_RATE, Settings, UserError, choice, epochs_option, integer, minutes_option, option)
 
 NAME = "segment"
@@ -94,6 +94,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     """Train a U-Net f on labelled masks m by min E[BCE(f(x), m) + 1 - Dice(sigmoid(f(x)), m)]; files go to `out`
     (none when None). Returns the trained model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     manual_seed(args.seed)
     config = {"depth": DEPTH, "base_width": args.width, "size": args.size, "data": args.data, "category": args.category,
               "seed": args.seed, "input_channels": 1, "input_size": args.size}
@@ -194,7 +195,7 @@ def run_command(args: argparse.Namespace) -> int:
     sources = input_images(args.inputs)
     targets = output_paths(sources, args.out, "_mask", args.force)
     model = load(args.weights)
-    for source, target in progress(list(zip(sources, targets)), args.quiet, "segmenting"):
+    for source, target in share_of_work(list(zip(sources, targets)), args.quiet, "segmenting"):
         image, info = read_image(source, gray=True)
         mask = apply(model, image) >= 0.5
         write_image(target, mask.astype(xp.float32), alpha=info["alpha"])

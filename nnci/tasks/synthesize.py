@@ -22,7 +22,7 @@ from ..creation import as_tensor
 from ..train import Trainer
 from .classify import digits_split
 from ..plotting import pyplot, save_figure
-from .common import (WEIGHTS, add_eval_arguments, add_train_command, load_model, open_run, picture_dir, report,
+from .common import (output_of_this_rank, WEIGHTS, add_eval_arguments, add_train_command, load_model, open_run, picture_dir, report,
                      save_model)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, option)
 
@@ -81,6 +81,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
     """Train the VAE by max E_q[log p(x|z)] - beta KL(q(z|x) || N(0, I)) over the training digits (beta rising
     from 0 to 1 over kl_warmup epochs); files go to `out` (none when None). Returns the model in eval mode."""
     args = open_run(NAME, Config, config, overrides, out, resume, force)
+    out = output_of_this_rank(out)
     manual_seed(args.seed)
     data = digits_split()
     model_config = {**DEFAULT_CONFIG, "latent_dim": args.latent_dim}
@@ -268,15 +269,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from ..io import write_image
-    from .common import progress
+    from .common import share_of_work
     targets = sample_targets(args.out, args.count, args.force)
     model = load(args.weights)
     images = sample(model, args.count, args.seed)
     if len(targets) == 1 and targets[0] == Path(args.out):
-        write_image(targets[0], grid(images))
+        from .. import distributed
+        if distributed.is_main():
+            write_image(targets[0], grid(images))
         print(f"{args.count} samples (seed {args.seed}) written as one grid to {targets[0]}")
         return 0
-    for target, image in progress(list(zip(targets, images)), args.quiet, "writing"):
+    for target, image in share_of_work(list(zip(targets, images)), args.quiet, "writing"):
         write_image(target, image)
     print(f"{args.count} samples (seed {args.seed}) written to {Path(args.out)}/sample_*.png")
     return 0
