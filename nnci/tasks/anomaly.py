@@ -27,8 +27,9 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_paths, picture_dir, share_of_work, report, save_model)
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, save_model,
+                     share_of_work)
 from .options import (BadValue, LEARNING_RATE, Settings, UserError, choice, epochs_option, filesystem_path, integer,
                       minutes_option, number, option)
 

@@ -22,8 +22,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from ..train import write_json
-from .common import (output_of_this_rank, add_eval_arguments, add_train_command, fit, load_model, open_run, picture_dir, report,
-                     results_file, write_results)
+from .common import (add_eval_arguments, add_train_command, fit, load_model, open_run, output_of_this_rank,
+                     picture_dir, report, results_file, write_results)
 from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, epochs_option, integer, minutes_option,
                       number, option)
 

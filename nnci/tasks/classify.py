@@ -21,8 +21,8 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, fit, load_model, open_run, picture_dir,
-                     share_of_work, report, results_file, write_results)
+from .common import (add_eval_arguments, add_run_command, add_train_command, fit, load_model, open_run,
+                     output_of_this_rank, picture_dir, report, results_file, share_of_work, write_results)
 from .options import LEARNING_RATE, Settings, UserError, epochs_option, integer, minutes_option, option
 
 NAME = "classify"

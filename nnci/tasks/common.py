@@ -191,15 +191,17 @@ def add_run_command(actions: argparse._SubParsersAction, help: str, output: str,
     return parser
 
 
-def input_images(inputs: list) -> list[Path]:
-    """The image files named, with each folder replaced by the images in it (sorted); one-line errors."""
+def input_images(inputs: list, extra_suffixes: tuple = (), described: str = "images") -> list[Path]:
+    """The files named, with each folder replaced by the images (and files with extra_suffixes) in it, sorted;
+    one-line errors (`described` names what a folder should hold)."""
     from ..io import IMAGE_SUFFIXES
+    suffixes = IMAGE_SUFFIXES + tuple(extra_suffixes)
     files = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
-                raise UserError(f"{item}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+                raise UserError(f"{item}: no {described} ({', '.join(suffixes)}) in this folder")
             files += found
         elif item.is_file():
             files.append(item)

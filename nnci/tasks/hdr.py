@@ -34,8 +34,9 @@ from ..creation import as_tensor
 from ..tensor import Tensor
 from ..train import CHECKPOINT
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model,
-                     open_run, output_paths, picture_dir, share_of_work, report, shipped_weights, weights_or_shipped)
+from .common import (WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work,
+                     shipped_weights, weights_or_shipped)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, choice, epochs_option, integer, minutes_option,
                       number, option)
 
@@ -319,23 +320,6 @@ def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, inde
 
 
 # ----- the command line ------------------------------------------------------------------------------
-def _inputs(paths: list) -> list[Path]:
-    """The files named, with each folder replaced by its images and .npy arrays (sorted)."""
-    from ..io import IMAGE_SUFFIXES
-    files = []
-    for item in map(Path, paths):
-        if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + (".npy",))
-            if not found:
-                raise UserError(f"{item}: no images or .npy scenes in this folder")
-            files += found
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
-    return files
-
-
 def _read_scene(source: Path, peak: float, lights: int, seed: int) -> tuple[xp.ndarray, Any]:
     """A linear HDR scene (H, W, 3) and the alpha to keep: a .npy array as it is, an image made HDR as in training."""
     from ..io import read_image
@@ -357,7 +341,7 @@ def _read_scene(source: Path, peak: float, lights: int, seed: int) -> tuple[xp.n
 
 def run_command(args: argparse.Namespace) -> int:
     from ..io import atomic_write, write_image
-    sources = _inputs(args.inputs)
+    sources = input_images(args.inputs, (".npy",), "images or .npy scenes")
     targets = output_paths(sources, args.out, "_hdr", args.force)
     extras = [[target.with_suffix(".npy")] + ([target.with_name(f"{target.stem}_capture{target.suffix}")]
                                               if args.capture else []) for target in targets]

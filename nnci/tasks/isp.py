@@ -24,8 +24,9 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, load_model, open_run,
-                     output_paths, picture_dir, share_of_work, report, weights_or_shipped)
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work,
+                     weights_or_shipped)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, number, option)
 
 NAME = "isp"
@@ -277,23 +278,6 @@ def read_camera_raw(path: Path) -> tuple[xp.ndarray, int, int]:
     return normalise(mosaic_image, 1.0, RawCamera(black_level=black, white_level=white)), top, left
 
 
-def _inputs(paths: list) -> list[Path]:
-    """The files named, with each folder replaced by its images and raw files (sorted)."""
-    from ..io import IMAGE_SUFFIXES
-    files = []
-    for item in map(Path, paths):
-        if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + RAW_SUFFIXES)
-            if not found:
-                raise UserError(f"{item}: no images or camera raw files in this folder")
-            files += found
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
-    return files
-
-
 def _bits(target: Path, bits: int) -> int:
     """16-bit RGB only where the writer can store it (TIFF; PNG's writer cannot), else 8."""
     return bits if target.suffix.lower() in (".tif", ".tiff") else 8
@@ -301,7 +285,7 @@ def _bits(target: Path, bits: int) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from ..io import read_image, write_image
-    sources = _inputs(args.inputs)
+    sources = input_images(args.inputs, RAW_SUFFIXES, "images or camera raw files")
     targets = output_paths(sources, args.out, "_isp", args.force)
     baselines = [target.with_name(f"{target.stem}_classical{target.suffix}") for target in targets]
     if args.classical and not args.force:

@@ -22,8 +22,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..tensor import Tensor
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_paths, picture_dir, share_of_work, report)
+from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
+                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work)
 from .options import (LEARNING_RATE, Settings, UserError, choice, epochs_option, integer, minutes_option, option)
 
 NAME = "segment"

@@ -22,8 +22,8 @@ from ..creation import as_tensor
 from ..train import Trainer
 from .classify import digits_split
 from ..plotting import pyplot, save_figure
-from .common import (output_of_this_rank, WEIGHTS, add_eval_arguments, add_train_command, load_model, open_run, picture_dir, report,
-                     save_model)
+from .common import (WEIGHTS, add_eval_arguments, add_train_command, load_model, open_run, output_of_this_rank,
+                     picture_dir, report, save_model)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, option)
 
 NAME = "synthesize"
