@@ -249,3 +249,19 @@ def test_a_dead_or_hanging_rank_ends_the_job_with_a_message(failure, tmp_path):
         assert "rank 0 of 2: allreduce got no answer from the other ranks for 3 s" in err, err
     else:
         assert "KILLED BY SIGNAL: 9" in (out + err) or "killed" in (out + err).lower(), out + err
+
+
+def test_mpiexec_run_with_one_results_file_gathers_every_row_in_input_order(tmp_path):
+    from nnci.io import write_image
+    subprocess.run([*NNCI, "classify", "train", "--epochs", "1", "--out", str(tmp_path / "c"), "--quiet"], check=True,
+                   env=ENV, capture_output=True, timeout=300)
+    digits = tmp_path / "digits"
+    digits.mkdir()
+    for index in range(5):
+        write_image(digits / f"{index}.png", np.random.default_rng(index).random((16, 16)).astype(np.float32))
+    weights = ["--weights", str(tmp_path / "c" / "model.safetensors"), "--quiet"]
+    subprocess.run([*NNCI, "classify", "run", str(digits), "-o", str(tmp_path / "alone.json"), *weights], check=True,
+                   env=ENV, capture_output=True, timeout=300)
+    result = mpiexec(2, *NNCI, "classify", "run", str(digits), "-o", str(tmp_path / "two.json"), *weights)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "two.json").read_text()) == json.loads((tmp_path / "alone.json").read_text())
