@@ -52,12 +52,14 @@ COMMANDS = [(page, line) for page in PAGES + [ROOT / "nnci" / "weights" / "READM
 
 
 def nnci_commands(line: str) -> list[list[str]]:
-    """The nnci invocations of one shell line (comments, `&&` chains and environment prefixes removed)."""
+    """The nnci invocations of one shell line (comments, `&&` chains, environment prefixes and mpiexec removed)."""
     import shlex
     words = shlex.split(line, comments=True)
     commands, current = [], []
     for word in words + ["&&"]:
         if word == "&&":
+            if current and current[0] == "mpiexec" and "nnci" in current:  # mpiexec -n N [--hosts H] nnci ...
+                current = current[current.index("nnci"):]
             if current and current[0] == "nnci":
                 commands.append(current[1:])
             current = []
