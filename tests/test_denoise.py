@@ -9,7 +9,7 @@ import nnci
 from nnci.cli import main
 from nnci.io import read_image
 from nnci.serialization import load_safetensors
-from nnci.models import DnCNN, deepen
+from nnci.models import DnCNN, FFDNet, deepen
 from nnci.tasks.common import load_model
 from nnci.tasks.denoise import SHIPPED, build, denoise_array, shipped_weights
 
@@ -148,7 +148,8 @@ def test_ffdnet_trains_blind_with_synthetic_patches_and_estimates_sigma_in_run(t
     model = denoise.load(out / "model.safetensors")
     np.testing.assert_array_equal(denoise.apply(model, noisy, sigma=30), denoise.apply(model, noisy, sigma=30.0))
     with pytest.raises(denoise.UserError, match="outside the range"):
-        denoise.evaluate(denoise.load(None), [60])  # the shipped blind DnCNN stops at 55
+        denoise.evaluate(denoise.load(denoise.shipped_weights("dncnn_blind")), [60])  # the blind DnCNN stops at 55
+    assert isinstance(denoise.load(None), FFDNet)  # the shipped default for any sigma but 25: blind up to 75
 
 
 def test_eval_reports_model_and_baselines(tmp_path, tiny, capsys):

@@ -100,13 +100,13 @@ def test_what_cannot_be_traced_is_refused(tmp_path):
 def test_export_command_on_the_shipped_denoiser(tmp_path, capsys):
     from nnci.tasks.denoise import shipped_weights
     out = tmp_path / "dncnn.onnx"
-    assert main(["export", "--weights", str(shipped_weights("blind")), "--onnx", str(out), "--shape",
+    assert main(["export", "--weights", str(shipped_weights("dncnn_blind")), "--onnx", str(out), "--shape",
                  "1,1,37,41"]) == 0
     x = np.random.default_rng(0).random((1, 1, 37, 41), dtype=np.float32)
     got = onnxruntime.InferenceSession(str(out)).run(None, {"input": x})[0]
     from nnci.tasks.common import load_model
     from nnci.tasks.denoise import build
-    model, _ = load_model(shipped_weights("blind"), "denoise", build)
+    model, _ = load_model(shipped_weights("dncnn_blind"), "denoise", build)
     with nnci.no_grad():
         np.testing.assert_allclose(got, model(nnci.tensor(x)).detach().numpy(), atol=1e-4)
     assert main(["export", "--weights", str(tmp_path / "missing.safetensors"), "--onnx", str(out)]) == 1

@@ -41,7 +41,8 @@ HELP = "DnCNN residual-learning denoiser: train, evaluate against BM3D, denoise 
 MAX_SIGMA = 75.0  # the largest sigma any model is trained for (the blind FFDNet); each model says its own
 DNCNN_BLIND_RANGE = (0.0, 55.0)  # DnCNN-B (Zhang et al. 2017)
 FFDNET_BLIND_RANGE = (0.0, 75.0)  # FFDNet (Zhang et al. 2018)
-SHIPPED = {"sigma25": "dncnn_gray_sigma25.safetensors", "blind": "dncnn_gray_blind.safetensors"}
+SHIPPED = {"sigma25": "dncnn_gray_sigma25.safetensors", "blind": "ffdnet_gray_blind.safetensors",
+           "dncnn_blind": "dncnn_gray_blind.safetensors"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
@@ -92,7 +93,8 @@ def receptive_radius(model: Any) -> int:
 
 
 def shipped_weights(kind: str) -> Path:
-    """Path of a pretrained model inside the package ('sigma25' or 'blind')."""
+    """Path of a pretrained model inside the package: 'sigma25' (DnCNN-S), 'blind' (FFDNet, the default for any
+    other or unknown sigma) or 'dncnn_blind' (the earlier blind DnCNN-B)."""
     return common_shipped_weights(SHIPPED[kind])
 
 
