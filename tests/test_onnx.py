@@ -120,7 +120,7 @@ def test_export_without_a_shape_takes_the_trained_input(task, weights, shape, tm
     out = tmp_path / f"{task}.onnx"
     assert main(["export", "--weights", str(shipped_weights(weights)), "--onnx", str(out)]) == 0
     assert f"of shape {shape}" in capsys.readouterr().out
-    session = onnxruntime.InferenceSession(str(out))
-    assert tuple(session.get_inputs()[0].shape) == shape
+    runtime = onnxruntime.InferenceSession(str(out))
+    assert tuple(runtime.get_inputs()[0].shape) == shape
     x = np.random.default_rng(1).random(shape, dtype=np.float32)
-    assert session.run(None, {"input": x})[0].shape[0] == 1
+    assert runtime.run(None, {"input": x})[0].shape[0] == 1
