@@ -28,8 +28,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, save_model,
-                     share_of_work)
+                     load_trained, open_run, output_of_this_rank, output_paths, picture_dir, report,
+                     save_model, share_of_work)
 from .options import (BadValue, LEARNING_RATE, Settings, UserError, choice, epochs_option, filesystem_path, integer,
                       minutes_option, number, option)
 
@@ -204,10 +204,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
 # ----- the Python API --------------------------------------------------------------------------------
 def load(weights: str | Path | None = None) -> Any:
     """The model of a model.safetensors written by train (no weights are shipped for this task)."""
-    if weights is None:
-        raise UserError("nnci ships no anomaly model; pass the model.safetensors written by 'nnci anomaly train' "
-                        "(or train one with anomaly.train)")
-    return load_model(Path(weights), NAME, build)[0]
+    return load_trained(weights, NAME, build, "anomaly model")
 
 
 @dataclasses.dataclass(frozen=True)

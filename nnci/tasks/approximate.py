@@ -22,8 +22,8 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from ..train import write_json
-from .common import (add_eval_arguments, add_train_command, fit, load_model, open_run, output_of_this_rank,
-                     picture_dir, report, results_file, write_results)
+from .common import (add_eval_arguments, add_train_command, fit, load_trained, open_run,
+                     output_of_this_rank, picture_dir, report, results_file, write_results)
 from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, epochs_option, integer, minutes_option,
                       number, option)
 
@@ -165,10 +165,7 @@ def build(config: dict) -> nn.Sequential:
 
 def load(weights: str | Path | None = None) -> nn.Sequential:
     """The network of a model.safetensors written by train (no weights are shipped for this task)."""
-    if weights is None:
-        raise UserError("nnci ships no approximation network; pass the model.safetensors written by "
-                        "'nnci approximate train' (or train one with approximate.train)")
-    return load_model(Path(weights), NAME, build)[0]
+    return load_trained(weights, NAME, build, "approximation network")
 
 
 def evaluate(model: nn.Sequential | None = None, *, out: str | Path | None = None) -> dict:

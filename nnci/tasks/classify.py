@@ -21,7 +21,7 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
-from .common import (add_eval_arguments, add_run_command, add_train_command, fit, load_model, open_run,
+from .common import (add_eval_arguments, add_run_command, add_train_command, fit, load_trained, open_run,
                      output_of_this_rank, picture_dir, report, results_file, share_of_work, write_results)
 from .options import LEARNING_RATE, Settings, UserError, epochs_option, integer, minutes_option, option
 
@@ -102,10 +102,7 @@ def nearest_mean(train_images: Any, train_labels: Any, images: Any) -> Any:
 
 def load(weights: str | Path | None = None) -> VGG:
     """The classifier of a model.safetensors written by train (no weights are shipped for this task)."""
-    if weights is None:
-        raise UserError("nnci ships no digit classifier; pass the model.safetensors written by 'nnci classify train' "
-                        "(or train one with classify.train)")
-    return load_model(Path(weights), NAME, build)[0]
+    return load_trained(weights, NAME, build, "digit classifier")
 
 
 def evaluate(model: VGG | None = None, *, out: str | Path | None = None) -> dict:

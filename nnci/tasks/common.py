@@ -216,12 +216,7 @@ def output_paths(sources: list[Path], out: Path, suffix: str, force: bool, exten
     from ..io import IMAGE_SUFFIXES
     out = Path(out)
     if len(sources) == 1 and out.suffix and not out.is_dir():
-        if out.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UserError(f"-o {out}: unknown image format {out.suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)} "
-                            "(or name a folder)")
-        if not out.parent.is_dir():
-            raise UserError(f"-o {out}: the folder {out.parent} does not exist")
-        targets = [out]
+        targets = [image_file(out, "(or name a folder)")]
     else:
         if out.exists() and not out.is_dir():
             raise UserError(f"-o {out}: a file, but {len(sources)} inputs need a folder")
@@ -237,6 +232,23 @@ def output_paths(sources: list[Path], out: Path, suffix: str, force: bool, exten
             if target in seen:
                 raise UserError(f"{seen[target]} and {source} would both be written to {target}")
             seen[target] = source
+    return refuse_existing(targets, force)
+
+
+def image_file(out: Path, alternative: str) -> Path:
+    """-o naming one image file: a known image extension, in a folder that exists (`alternative` says what
+    else -o may name)."""
+    from ..io import IMAGE_SUFFIXES
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UserError(f"-o {out}: unknown image format {out.suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)} "
+                        f"{alternative}")
+    if not out.parent.is_dir():
+        raise UserError(f"-o {out}: the folder {out.parent} does not exist")
+    return out
+
+
+def refuse_existing(targets: list[Path], force: bool) -> list[Path]:
+    """The targets, unless some exist and force is not given."""
     existing = [target for target in targets if target.exists()]
     if existing and not force:
         raise UserError(f"{existing[0]} already exists{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}; "
@@ -351,6 +363,15 @@ def load_model(path: Path, task: str, build: Callable[[dict], Module]) -> tuple[
     model.eval()
     model.task_config = config
     return model, config
+
+
+def load_trained(weights: str | Path | None, task: str, build: Callable[[dict], Module], what: str) -> Module:
+    """The model of a model.safetensors written by `nnci TASK train`, for a task that ships no weights
+    (`what` names its model in the error when none is given)."""
+    if weights is None:
+        raise UserError(f"nnci ships no {what}; pass the model.safetensors written by 'nnci {task} train' "
+                        f"(or train one with {task}.train)")
+    return load_model(Path(weights), task, build)[0]
 
 
 def report(result: dict, as_json: bool, title: str) -> None:

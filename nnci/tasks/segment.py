@@ -23,7 +23,8 @@ from ..creation import as_tensor
 from ..tensor import Tensor
 from ..plotting import pyplot, save_figure
 from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work)
+                     load_trained, open_run, output_of_this_rank, output_paths, picture_dir, report,
+                     share_of_work)
 from .options import (LEARNING_RATE, Settings, UserError, choice, epochs_option, integer, minutes_option, option)
 
 NAME = "segment"
@@ -124,10 +125,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
 
 def load(weights: str | Path | None = None) -> UNet:
     """The U-Net of a model.safetensors written by train (no weights are shipped for this task)."""
-    if weights is None:
-        raise UserError("nnci ships no segmentation model; pass the model.safetensors written by 'nnci segment "
-                        "train' (or train one with segment.train)")
-    return load_model(Path(weights), NAME, build)[0]
+    return load_trained(weights, NAME, build, "segmentation model")
 
 
 def apply(model: UNet, images: Any) -> Any:

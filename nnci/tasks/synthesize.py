@@ -22,8 +22,8 @@ from ..creation import as_tensor
 from ..train import Trainer
 from .classify import digits_split
 from ..plotting import pyplot, save_figure
-from .common import (WEIGHTS, add_eval_arguments, add_train_command, load_model, open_run, output_of_this_rank,
-                     picture_dir, report, save_model)
+from .common import (WEIGHTS, add_eval_arguments, add_train_command, image_file, load_trained, open_run,
+                     output_of_this_rank, picture_dir, refuse_existing, report, save_model)
 from .options import (LEARNING_RATE, SEED, Settings, UserError, epochs_option, integer, minutes_option, option)
 
 NAME = "synthesize"
@@ -123,10 +123,7 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
 # ----- applying a model ----------------------------------------------------------------------------
 def load(weights: str | Path | None = None) -> VAE:
     """The VAE of a model.safetensors written by train (no weights are shipped for this task)."""
-    if weights is None:
-        raise UserError("nnci ships no VAE; pass the model.safetensors written by 'nnci synthesize train' "
-                        "(or train one with synthesize.train)")
-    return load_model(Path(weights), NAME, build)[0]
+    return load_trained(weights, NAME, build, "VAE")
 
 
 @no_grad()
@@ -239,26 +236,16 @@ def grid(images: Any, columns: int = 8, scale: int = GRID_SCALE) -> Any:
 def sample_targets(out: Path, count: int, force: bool) -> list[Path]:
     """Where run writes: OUT itself (one grid picture) when it has an image extension, else one PNG per sample
     in the folder OUT (created)."""
-    from ..io import IMAGE_SUFFIXES
     out = Path(out)
     if out.suffix and not out.is_dir():
-        if out.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UserError(f"-o {out}: unknown image format {out.suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)} "
-                            "(or name a folder for one PNG per sample)")
-        if not out.parent.is_dir():
-            raise UserError(f"-o {out}: the folder {out.parent} does not exist")
-        targets = [out]
+        targets = [image_file(out, "(or name a folder for one PNG per sample)")]
     else:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UserError(f"-o {out}: cannot create the folder ({error.strerror or error})") from None
         targets = [out / f"sample_{index:05d}.png" for index in range(count)]
-    existing = [target for target in targets if target.exists()]
-    if existing and not force:
-        raise UserError(f"{existing[0]} already exists{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}; "
-                        "use --force to overwrite")
-    return targets
+    return refuse_existing(targets, force)
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
