@@ -290,8 +290,10 @@ class Trainer:
         disk) or its initial weights; each rank then draws its own random numbers (noise, dropout)."""
         import os
         import tempfile
-        data = distributed.broadcast_object(path.read_bytes() if resume and distributed.is_main() and path is not None
-                                            and path.exists() else b"") if resume else b""
+        data = b""
+        if resume:
+            found = distributed.is_main() and path is not None and path.exists()
+            data = distributed.broadcast_object(path.read_bytes() if found else b"")
         if data:
             if distributed.is_main():
                 self.load_checkpoint(path)
