@@ -59,6 +59,9 @@ def export(args: argparse.Namespace) -> int:
     if task not in TASKS:
         raise UserError(f"{args.weights}: not written by an nnci task (task {task!r} in its metadata)")
     model, config = load_model(args.weights, task, TASKS[task].build)
+    if config.get("model") == "ffdnet":
+        raise UserError(f"cannot export {args.weights}: FFDNet takes two inputs (the image and its noise level) and "
+                        "nnci's ONNX export traces models of one input")
     shape = args.shape or trained_input_shape(config)
     if shape is None:
         raise UserError(f"{args.weights}: its config records no input shape; pass --shape N,C,H,W")

@@ -124,3 +124,9 @@ def test_export_without_a_shape_takes_the_trained_input(task, weights, shape, tm
     assert tuple(runtime.get_inputs()[0].shape) == shape
     x = np.random.default_rng(1).random(shape, dtype=np.float32)
     assert runtime.run(None, {"input": x})[0].shape[0] == 1
+
+
+def test_export_refuses_ffdnet_in_one_line(tmp_path, capsys):
+    from nnci.tasks.denoise import shipped_weights
+    assert main(["export", "--weights", str(shipped_weights("blind")), "--onnx", str(tmp_path / "f.onnx")]) == 1
+    assert "FFDNet takes two inputs" in capsys.readouterr().err and not (tmp_path / "f.onnx").exists()
