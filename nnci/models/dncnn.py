@@ -10,6 +10,18 @@ from ..creation import as_tensor
 from ..tensor import Tensor
 
 
+def conv_stack(in_channels: int, width: int, out_channels: int, depth: int, batch_norm: bool) -> nn.Sequential:
+    """DnCNN's plain stack of `depth` 3x3 convolutions: conv+ReLU, (depth - 2) x conv+BN+ReLU, conv."""
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU()]
+    for _ in range(depth - 2):
+        layers.append(nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(width))
+        layers.append(nn.ReLU())
+    layers.append(nn.Conv2d(width, out_channels, 3, padding=1, bias=False))
+    return nn.Sequential(*layers)
+
+
 class DnCNN(nn.Module):
     """conv+ReLU, (depth-2) x [conv, BN, ReLU], conv. residual: output = x - R(x) (R estimates the noise)."""
 
@@ -24,14 +36,7 @@ class DnCNN(nn.Module):
             raise ValueError(f"DnCNN: depth must be at least 2, got {depth}")
         self.in_channels, self.out_channels, self.depth, self.width = in_channels, out_channels, depth, width
         self.batch_norm, self.residual = batch_norm, residual
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU()]
-        for _ in range(depth - 2):
-            layers.append(nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(width))
-            layers.append(nn.ReLU())
-        layers.append(nn.Conv2d(width, out_channels, 3, padding=1, bias=False))
-        self.layers = nn.Sequential(*layers)
+        self.layers = conv_stack(in_channels, width, out_channels, depth, batch_norm)
 
     def forward(self, x: Tensor) -> Tensor:
         estimate = self.layers(x)

@@ -10,6 +10,7 @@ from ..creation import as_tensor
 from ..nn import functional as F
 from ..ops.shape import cat, pad
 from ..tensor import Tensor
+from .dncnn import conv_stack
 
 
 class FFDNet(nn.Module):
@@ -29,14 +30,7 @@ class FFDNet(nn.Module):
         self.channels, self.depth, self.width = channels, depth, width
         self.batch_norm, self.residual = batch_norm, residual
         packed = 4 * channels
-        layers: list[nn.Module] = [nn.Conv2d(packed + channels, width, 3, padding=1), nn.ReLU()]
-        for _ in range(depth - 2):
-            layers.append(nn.Conv2d(width, width, 3, padding=1, bias=not batch_norm))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(width))
-            layers.append(nn.ReLU())
-        layers.append(nn.Conv2d(width, packed, 3, padding=1, bias=False))
-        self.layers = nn.Sequential(*layers)
+        self.layers = conv_stack(packed + channels, width, packed, depth, batch_norm)
 
     def forward(self, x: Tensor, sigma: Any) -> Tensor:
         """x (N, C, H, W) in [0, 1]; sigma on the 0..255 scale: a number, or one per image ((N,) array or Tensor)."""
