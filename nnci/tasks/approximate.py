@@ -22,6 +22,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from ..train import write_json
+from .expression import compile_function
 from .common import (add_eval_arguments, add_train_command, fit, load_trained, open_run,
                      output_of_this_rank, picture_dir, report, results_file, write_results)
 from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, epochs_option, integer, minutes_option,
@@ -33,27 +34,13 @@ BUILTINS = {
     "sin": ("sin(x)", (0.0, 1.0)), "sin2pi": ("sin(2*pi*x)", (0.0, 1.0)), "step": ("where(x < 0.5, 0.0, 1.0)", (0.0, 1.0)),
     "abs": ("abs(x)", (-1.0, 1.0)), "bump": ("exp(-50*(x-0.5)**2)", (0.0, 1.0)),
 }
-_SAFE = {name: getattr(xp, name) for name in ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "where",
-                                             "minimum", "maximum", "sign", "floor", "pi", "e", "arctan", "clip")}
 COORDINATE = number(-1e6, 1e6)
 MAX_VALUES = 10_000_000  # x values one run may evaluate
 
 
 def target_function(expression: str):
-    """f(x) from a built-in name or a NumPy expression in x (sin, exp, abs, where, pi, ... are available)."""
-    text = BUILTINS.get(expression, (expression, None))[0]
-    try:
-        code = compile(text, "<function>", "eval")
-    except SyntaxError as error:
-        raise UserError(f"cannot parse function {expression!r}: {error.msg}") from None
-    unknown = set(code.co_names) - set(_SAFE) - {"x"}
-    if unknown:
-        raise UserError(f"function {expression!r} uses unknown names {sorted(unknown)}; available: x, "
-                        f"{', '.join(sorted(_SAFE))}")
-
-    def f(x):
-        return xp.broadcast_to(xp.asarray(eval(code, {"__builtins__": {}}, {**_SAFE, "x": x}), xp.float64), x.shape)
-    return f
+    """f(x) from a built-in name or an expression in x (nnci.tasks.expression: sin, exp, abs, where, pi, ...)."""
+    return compile_function(BUILTINS.get(expression, (expression, None))[0])
 
 
 def one_hidden_layer(units: int) -> nn.Sequential:
