@@ -159,8 +159,8 @@ def test_anomaly_python_api(tmp_path, capsys):
         anomaly.apply(model, image, map="l1")
     with pytest.raises(anomaly.UserError, match="expected a gray"):
         anomaly.apply(model, np.zeros((4, 4, 2)))
-    with pytest.raises(anomaly.UserError, match="ships no anomaly model"):
-        anomaly.load()
+    shipped = anomaly.load()  # the shipped 'weave' autoencoder, with the thresholds chosen at its training
+    assert shipped.task_config["category"] == "weave" and set(shipped.task_config["thresholds"]) == {"l2", "ssim"}
 
 
 def _eval_json(capsys, task, out, pictures):

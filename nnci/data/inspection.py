@@ -114,6 +114,22 @@ def inspection_dataset(split: str, count: int, size: int = 64, category: str = "
     return images, masks, labels
 
 
+def inspection_sample(category: str = "weave", size: int = 64, seed: int = 0,
+                      defect: str | None = None) -> tuple[xp.ndarray, xp.ndarray]:
+    """One surface (S, S) and its defect mask (S, S) in {0, 1}: `defect` one of DEFECTS, or None for a good
+    surface; a stream of its own per seed (never one of the splits' surfaces)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; categories: {', '.join(CATEGORIES)}")
+    if defect is not None and defect not in DEFECTS:
+        raise ValueError(f"unknown defect {defect!r}; defects: {', '.join(DEFECTS)}")
+    rng = xp.random.default_rng([seed, len(_SPLIT_OFFSET), CATEGORIES.index(category)])
+    image = _surface(category, size, rng)
+    if defect is None:
+        return image.astype(xp.float32), xp.zeros((size, size), xp.float32)
+    image, mask = _defect(image, defect, rng)
+    return image.astype(xp.float32), mask.astype(xp.float32)
+
+
 def load_inspection_folder(folder: str | Path, size: int) -> dict:
     """The user's own images in the layout good/ (training), test/good/, test/defect/, optional masks/
     (same file names as test/defect/). Returns {'train': images, 'test': (images, masks or None, labels)}."""

@@ -28,12 +28,13 @@ from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
 from .common import (add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
-                     load_trained, open_run, output_of_this_rank, output_paths, picture_dir, report,
-                     save_model, share_of_work)
+                     load_model, open_run, output_of_this_rank, output_paths, picture_dir, report,
+                     save_model, share_of_work, shipped_weights, weights_or_shipped)
 from .options import (BadValue, LEARNING_RATE, Settings, UserError, choice, epochs_option, filesystem_path, integer,
                       minutes_option, number, option)
 
 NAME = "anomaly"
+SHIPPED = "anomaly_weave_ae.safetensors"  # nnci/weights/README.md has the command that made it
 HELP = "autoencoder anomaly detection for visual inspection (train on good parts, maps by reconstruction error)"
 MAPS = ("l2", "ssim")
 BLUR = 2.0
@@ -203,8 +204,9 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
 
 # ----- the Python API --------------------------------------------------------------------------------
 def load(weights: str | Path | None = None) -> Any:
-    """The model of a model.safetensors written by train (no weights are shipped for this task)."""
-    return load_trained(weights, NAME, build, "anomaly model")
+    """The model of a model.safetensors written by train, or when None the shipped autoencoder of the
+    generated 'weave' surfaces (its thresholds chosen on their validation split)."""
+    return load_model(weights_or_shipped(weights, SHIPPED), NAME, build)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,12 +334,13 @@ def run_command(args: argparse.Namespace) -> int:
     sources = input_images(args.inputs)
     targets = output_paths(sources, args.out, "_anomaly", args.force)
     model = load(args.weights)
+    weights = args.weights or shipped_weights(SHIPPED)
     threshold = args.threshold if args.threshold is not None else stored_threshold(model, args.map)
     if threshold is None:
-        raise UserError(f"{args.weights}: these weights record no threshold (trained by an older nnci); pass "
+        raise UserError(f"{weights}: these weights record no threshold (trained by an older nnci); pass "
                         f"--threshold T (nnci anomaly eval prints threshold_{args.map})")
     origin = "given with --threshold" if args.threshold is not None else \
-        f"chosen on the validation split at training, stored in {args.weights}"
+        f"chosen on the validation split at training, stored in {weights}"
     print(f"threshold {threshold:.6g} on the {args.map.upper()} map ({origin})")
     flagged = 0
     for source, target in share_of_work(list(zip(sources, targets)), args.quiet, "scoring"):
@@ -357,11 +360,11 @@ def run_command(args: argparse.Namespace) -> int:
 def add_arguments(actions: argparse._SubParsersAction) -> None:
     add_train_command(actions, sys.modules[__name__], "train an autoencoder on defect-free surfaces")
     parser = actions.add_parser("eval", help="image and pixel AUROC for the L2 and SSIM maps, threshold from validation")
-    add_eval_arguments(parser)
+    add_eval_arguments(parser, shipped="the shipped weave autoencoder")
     parser.set_defaults(run=evaluate_command)
     parser = add_run_command(actions, "label your own images anomalous or good, with heat-map overlays",
                              "the heat-map overlay(s) (full colour at and above the threshold), with the input's "
-                             "size and alpha", shipped=False)
+                             "size and alpha")
     parser.add_argument("--map", choices=MAPS, default="l2", help="the anomaly map that scores (default l2)")
     parser.add_argument("--threshold", type=number(0, 1e6),
                         help="flag images scoring at least this (default: the one chosen on the validation split "
