@@ -102,6 +102,38 @@ def _shape(text: str) -> tuple:
     return shape
 
 
+def learn(args: argparse.Namespace) -> int:
+    """Serve the course's interactive pages on 127.0.0.1 and open the browser on them."""
+    from .learn import missing_extra
+    from .tasks.options import UserError
+    missing = missing_extra()
+    if missing:
+        raise UserError(missing)
+    from .learn.app import bind, serve
+    sock = bind(args.port)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    print(f"nnci learn: the course is live at {url} (Ctrl-C stops it)", flush=True)
+    if not args.no_browser:
+        import threading
+        import webbrowser
+        threading.Timer(0.5, webbrowser.open, (url,)).start()
+    try:
+        serve(sock, quiet=True)
+    finally:
+        sock.close()
+    return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in [0, 65535] (0: any free port), got {text!r}")
+    return port
+
+
 def figures(args: argparse.Namespace) -> int:
     """Regenerate the guide's figures."""
     from .figures import write_all
@@ -151,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     figures_parser.add_argument("--concepts-only", action="store_true",
                                 help="only the concept figures (seconds), not the applications' (minutes)")
     figures_parser.set_defaults(run=figures)
+    learn_parser = commands.add_parser("learn", help="the course's interactive figures in the browser, computed live "
+                                       "by nnci (needs pip install 'nnci[learn]')")
+    learn_parser.add_argument("--port", type=_port, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free)")
+    learn_parser.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+    learn_parser.set_defaults(run=learn)
     for name, task in TASKS.items():
         task_parser = commands.add_parser(name, help=task.HELP, description=task.HELP)
         actions = task_parser.add_subparsers(dest="action", metavar="ACTION")

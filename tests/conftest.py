@@ -21,3 +21,28 @@ def _work_in_a_scratch_folder(tmp_path_factory, monkeypatch):
     """Each test runs in its own empty working directory, so that what a command writes to the working
     directory by default (eval's pictures, say) never lands in the checkout."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def learn_url():
+    """nnci learn's app, served on a free loopback port for the whole test run; its base URL."""
+    import threading
+    import time
+    import urllib.request
+
+    from nnci.learn.app import bind, make_server
+    sock = bind(0)
+    server = make_server(quiet=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "/favicon.ico", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield url
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
