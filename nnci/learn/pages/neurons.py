@@ -7,7 +7,7 @@ from ... import nn
 from ...autograd.grad_mode import no_grad
 from ...backend import xp
 from ...creation import as_tensor
-from ...optim import Adam
+from ...optim import SGD, Adam
 from ...tasks import approximate
 from ...tasks.options import UserError
 from ..controls import Choice, Page, Slider, Text
@@ -81,12 +81,18 @@ def target(v: dict):
     return approximate.target_function(v["expression"]), v["low"], v["high"]
 
 
+OPTIMIZERS = {"sgd": "gradient descent with momentum 0.9 (lr 0.05)", "adam": "Adam (lr 0.02)"}
+
+
 @functools.lru_cache(maxsize=32)
-def trained_network(text: str, low: float, high: float, units: int, epochs: int, seed: int) -> nn.Sequential:
-    """approximate's network (its spread start), fitted by Adam (lr 0.02) on the full-batch MSE over 512 points."""
+def trained_network(text: str, low: float, high: float, units: int, epochs: int, seed: int,
+                    optimizer: str = "sgd") -> nn.Sequential:
+    """approximate's network (its spread start), fitted on the full-batch MSE over 512 points by gradient descent
+    with momentum 0.9 and lr 0.05, or by Adam with lr 0.02."""
     f = approximate.target_function(text)
     model, x, y = approximate.initial_fit(f, units, low, high, seed)
-    optimizer = Adam(model.parameters(), lr=0.02)
+    optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9) if optimizer == "sgd" else \
+        Adam(model.parameters(), lr=0.02)
     inputs, targets = as_tensor(x), as_tensor(y)
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -97,7 +103,7 @@ def trained_network(text: str, low: float, high: float, units: int, epochs: int,
 
 
 def approximation(v: dict) -> dict:
-    """The constructive network (units/2 rects weighted by f at their centres) beside one trained by Adam."""
+    """The constructive network (units/2 rects weighted by f at their centres) beside one trained by gradient descent."""
     f, low, high = target(v)
     x = xp.linspace(low, high, 2001)
     values = f(x)
@@ -105,7 +111,7 @@ def approximation(v: dict) -> dict:
         raise UserError(f"the function is not finite everywhere on [{low:g}, {high:g}]")
     text = approximate.BUILTINS.get(v["target"], (v["expression"],))[0]
     constructive = approximate.constructive_network(f, v["units"], low, high)
-    trained = trained_network(text, low, high, v["units"], v["epochs"], v["seed"])
+    trained = trained_network(text, low, high, v["units"], v["epochs"], v["seed"], v["optimizer"])
     _, y_constructive, error_constructive = approximate.evaluate_on_grid(constructive, f, low, high)
     _, y_trained, error_trained = approximate.evaluate_on_grid(trained, f, low, high)
     every = slice(None, None, 5)  # 401 of the 2001 points are drawn; the errors are over all 2001
@@ -113,7 +119,8 @@ def approximation(v: dict) -> dict:
         plot(f"f(x) = {text} and two networks of {v['units']} sigmoid units",
              [series("f", x[every], values[every], "dashed"),
               series("constructive", x[every], y_constructive[every]),
-              series("trained by Adam", x[every], y_trained[every])], ylabel="y"),
+              series(f"trained by {'SGD' if v['optimizer'] == 'sgd' else 'Adam'}", x[every], y_trained[every])],
+             ylabel="y"),
         readouts(readout("max_error_constructive", "max |error|, constructive", error_constructive["max_error"]),
                  readout("max_error_trained", "max |error|, trained", error_trained["max_error"]),
                  readout("units", "hidden units", v["units"]))]}
@@ -138,7 +145,7 @@ PAGES = [
          rects),
     Page("approximation", "Universal approximation", SECTION,
          "N sigmoids make N/2 rects, each weighted by f at its centre: a staircase that gets as close to f as you "
-         "like. Beside it, the same network trained by gradient descent (Adam). A typed function is used when the "
+         "like. Beside it, the same network trained by gradient descent. A typed function is used when the "
          "target is 'typed', on [low, high]; it may use x, pi, e, + - * / ** and sin, cos, exp, log, sqrt, abs, "
          "tanh, where, minimum, maximum, ...",
          (Choice("target", "target function", tuple((name, text) for name, (text, _) in approximate.BUILTINS.items())
@@ -147,6 +154,7 @@ PAGES = [
           Slider("low", "low (typed)", -10, 10, 0.5, 0), Slider("high", "high (typed)", -10, 10, 0.5, 1),
           Slider("units", "hidden units N", 2, 200, 2, 20, integer=True),
           Slider("epochs", "training steps", 0, 3000, 50, 1000, integer=True),
+          Choice("optimizer", "training", tuple(OPTIMIZERS.items()), "sgd"),
           Slider("seed", "seed", 0, 99, 1, 0, integer=True)),
          approximation),
 ]
