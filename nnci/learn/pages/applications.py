@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from collections import OrderedDict
+from typing import Any
 
 from ...backend import xp
 from ...data import DEFECTS, load_photo
@@ -56,22 +57,25 @@ def store_upload(data: bytes, filename: str = "upload") -> dict:
 
 
 def uploaded(token: str) -> tuple:
+    """(image, note) of a kept upload; UserError once it has been dropped."""
     if token not in _uploads:
         raise UserError("the uploaded image is no longer kept by this server: upload it again")
     return _uploads[token]
 
 
-def centre_crop(image, size: int):
+def centre_crop(image: xp.ndarray, size: int) -> xp.ndarray:
+    """The central size x size part (all of a side shorter than size)."""
     top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
     return image[top:top + size, left:left + size]
 
 
 @functools.lru_cache(maxsize=1)
-def denoiser():
-    return denoise_task.load(sigma=None)  # the shipped blind model, for every noise level
+def denoiser() -> Any:
+    """The shipped blind denoiser (one model for every noise level), loaded once."""
+    return denoise_task.load(sigma=None)
 
 
-def noisy_version(clean, sigma: float, seed: int):
+def noisy_version(clean: xp.ndarray, sigma: float, seed: int) -> xp.ndarray:
     """y = x + (sigma / 255) n, n ~ N(0, 1) from numpy's default_rng(seed), float32, not clipped."""
     noise = xp.random.default_rng(seed).standard_normal(clean.shape).astype(xp.float32)
     return (clean + xp.float32(sigma / 255) * noise).astype(xp.float32)
@@ -102,7 +106,8 @@ def denoise(v: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def anomaly_model():
+def anomaly_model() -> Any:
+    """The shipped weave autoencoder, loaded once."""
     return anomaly_task.load()
 
 

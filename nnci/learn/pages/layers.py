@@ -45,6 +45,7 @@ KERNELS = {
 
 
 def options(table: dict) -> tuple:
+    """(value, label) pairs of a table of examples, for a Choice."""
     return tuple((name, text) for name, (text, _) in table.items())
 
 

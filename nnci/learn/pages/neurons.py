@@ -29,7 +29,8 @@ def sigmoid_network(weights: list[float], biases: list[float], heights: list[flo
 
 
 @no_grad()
-def curve(model: nn.Module, x=X):
+def curve(model: nn.Module, x: xp.ndarray = X) -> xp.ndarray:
+    """g(x) of a 1-in, 1-out network at each x, as a float32 array."""
     return model(as_tensor(x[:, None].astype(xp.float32))).numpy()[:, 0]
 
 
@@ -71,7 +72,7 @@ def rects(v: dict) -> dict:
                  readout("y_max", "max y", y.max()), readout("y_min", "min y", y.min()))]}
 
 
-def target(v: dict):
+def target(v: dict) -> tuple:
     """f, low, high of the approximation page: a built-in with its domain, or the typed expression on [low, high]."""
     if v["target"] != "custom":
         low, high = approximate.BUILTINS[v["target"]][1]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 from ... import nn
 from ...autograd.grad_mode import no_grad
@@ -39,14 +39,15 @@ def backprop(v: dict) -> dict:
                  readout("dy_dx", "dy/dx = 2 log(x) / x", x.grad[0]))]}
 
 
-def problem(seed: int, points: int = 64):
+def problem(seed: int, points: int = 64) -> tuple[xp.ndarray, xp.ndarray]:
     """The training page's data: x uniform on [0, 1], y = sin(2 pi x) + 0.1 n, as float32 columns."""
     rng = xp.random.default_rng(seed)
     x = rng.uniform(0, 1, (points, 1)).astype(xp.float32)
     return x, (xp.sin(2 * xp.pi * x) + 0.1 * rng.standard_normal((points, 1))).astype(xp.float32)
 
 
-def optimizer_for(name: str, parameters, lr: float):
+def optimizer_for(name: str, parameters: Any, lr: float) -> Any:
+    """Adam, or SGD with momentum 0.9 ('momentum') or none ('gd', 'sgd')."""
     if name == "adam":
         return Adam(parameters, lr=lr)
     return SGD(parameters, lr=lr, momentum=0.9 if name == "momentum" else 0.0)
