@@ -260,7 +260,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from .io import ImageFileError
     from .serialization import WeightsFileError
     from .tasks.options import UserError
-    from .train import TrainingDiverged
+    from .train import TrainingDiverged, TrainingSetupError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -273,7 +273,7 @@ def _main(argv: Sequence[str] | None) -> int:
         set_num_threads(args.threads)
     try:
         return args.run(args)
-    except (UserError, WeightsFileError, ImageFileError, TrainingDiverged) as error:
+    except (UserError, WeightsFileError, ImageFileError, TrainingDiverged, TrainingSetupError) as error:
         print(f"nnci: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -30,6 +30,11 @@ from .tensor import Tensor
 CHECKPOINT = "checkpoint.safetensors"
 
 
+class TrainingSetupError(ValueError):
+    """A training that cannot start as configured (a batch smaller than the ranks sharing it): one line, no
+    traceback."""
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -310,8 +315,8 @@ class Trainer:
         distributed.broadcast_parameters(self.model)
         size = getattr(self.loader, "batch_size", None)
         if size is not None and size < distributed.world_size():
-            raise ValueError(f"a batch of {size} cannot be shared by {distributed.world_size()} ranks; use a batch of "
-                             f"at least {distributed.world_size()}")
+            raise TrainingSetupError(f"a batch of {size} cannot be shared by {distributed.world_size()} ranks; "
+                                     f"use a batch of at least {distributed.world_size()}")
         if distributed.rank():
             state = backend.generator().bit_generator
             state.state = state.jumped(distributed.rank()).state

@@ -265,3 +265,11 @@ def test_mpiexec_run_with_one_results_file_gathers_every_row_in_input_order(tmp_
     result = mpiexec(2, *NNCI, "classify", "run", str(digits), "-o", str(tmp_path / "two.json"), *weights)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "two.json").read_text()) == json.loads((tmp_path / "alone.json").read_text())
+
+
+def test_a_batch_smaller_than_the_ranks_is_one_line_not_an_internal_error(tmp_path):
+    result = mpiexec(2, *NNCI, "classify", "train", "--batch", "1", "--epochs", "1", "--quiet", "--out",
+                     str(tmp_path / "run"))
+    assert result.returncode == 1, result.stderr
+    assert "a batch of 1 cannot be shared by 2 ranks; use a batch of at least 2" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
