@@ -167,6 +167,35 @@ def test_eval_reports_model_and_baselines(tmp_path, tiny, capsys):
     assert (tmp_path / "denoise_comparison.png").exists()
 
 
+def test_a_colour_model_is_evaluated_on_colour_photos_against_cbm3d(monkeypatch):
+    from nnci.tasks import denoise
+    model = denoise.build({"model": "ffdnet", "channels": 3, "depth": 3, "width": 8, "batch_norm": False,
+                           "residual": True})
+    model.task_config = {"channels": 3}
+    seen = []
+
+    def spy(noisy, sigma):  # stands in for CBM3D: records what eval hands it, returns the input unchanged
+        seen.append((noisy.shape, sigma))
+        return noisy
+    monkeypatch.setattr(denoise, "bm3d_denoise", spy)
+    result = denoise.evaluate(model, [25])
+    photos = denoise.load_photos("test", gray=False)
+    assert [shape for shape, _ in seen] == [photo.shape for photo in photos.values()]
+    assert all(len(shape) == 3 and shape[2] == 3 for shape, _ in seen) and {s for _, s in seen} == {25.0}
+    assert result["baselines"]["cbm3d"]["psnr_sigma25"] == pytest.approx(result["baselines"]["noisy"]["psnr_sigma25"])
+    assert "bm3d" not in result["baselines"] and set(result["psnr_per_photo"]["sigma25"]) == set(photos)
+
+
+def test_bm3d_takes_the_colour_version_for_rgb_images():
+    from nnci.tasks import denoise
+    bm3d = pytest.importorskip("bm3d", reason="the optional bm3d extra is not installed")
+    rng = np.random.default_rng(0)
+    clean = np.clip(rng.random((1, 1, 3)) + 0.05 * rng.standard_normal((32, 32, 3)), 0, 1).astype(np.float32)
+    noisy = clean + 0.1 * rng.standard_normal(clean.shape).astype(np.float32)
+    np.testing.assert_allclose(denoise.bm3d_denoise(noisy, 25.5), bm3d.bm3d_rgb(noisy, sigma_psd=0.1), atol=1e-6)
+    assert denoise.bm3d_denoise(noisy[..., 0], 25.5).shape == (32, 32)
+
+
 def write_png(path, array):
     skimage.io.imsave(path, array, check_contrast=False)
     return path

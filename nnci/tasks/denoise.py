@@ -176,6 +176,13 @@ def load(weights: str | Path | None = None, sigma: float | None = None) -> DnCNN
     return load_model(path, NAME, build)[0]
 
 
+def model_channels(model: Any) -> int:
+    """1 for a gray denoiser, 3 for a colour one."""
+    if hasattr(model, "task_config"):
+        return model.task_config["channels"]
+    return model.layers[0].in_channels // (5 if isinstance(model, FFDNet) else 1)  # FFDNet: 4 subimages + the map
+
+
 def apply(model: Any, images: Any, *, sigma: float | None = None, tile: int | None = 256,
           self_ensemble: bool = False) -> Any:
     """x_hat for each noisy image (H, W) or (H, W, 3) in [0, 1] (one array or a list of them): y - R(y) for
@@ -183,8 +190,7 @@ def apply(model: Any, images: Any, *, sigma: float | None = None, tile: int | No
     A gray model denoises R, G and B of a colour image one by one. Runs the model fused (nnci.inference.fuse)."""
     single = not isinstance(images, (list, tuple))
     fused = fuse(model)
-    channels = model.task_config["channels"] if hasattr(model, "task_config") else model.layers[0].in_channels // (
-        5 if isinstance(model, FFDNet) else 1)
+    channels = model_channels(model)
     denoise = denoise_self_ensemble if self_ensemble else denoise_array
     results = []
     for image in ([images] if single else images):
@@ -325,7 +331,8 @@ def gaussian_filter_best(noisy: Any, clean: Any) -> tuple[Any, float]:
     from skimage.filters import gaussian
     best = (noisy, psnr(xp.clip(noisy, 0, 1), clean), 0.0)
     for width in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0):
-        smooth = gaussian(noisy, sigma=width, mode="reflect", preserve_range=True)
+        smooth = gaussian(noisy, sigma=width, mode="reflect", preserve_range=True,
+                          channel_axis=-1 if noisy.ndim == 3 else None)
         score = psnr(xp.clip(smooth, 0, 1), clean)
         if score > best[1]:
             best = (smooth, score, width)
@@ -333,23 +340,28 @@ def gaussian_filter_best(noisy: Any, clean: Any) -> tuple[Any, float]:
 
 
 def bm3d_denoise(noisy: Any, sigma: float) -> Any | None:
-    """BM3D (Dabov et al., 2007) through the optional `bm3d` package; None when it is not installed."""
+    """BM3D (Dabov et al., 2007) on a gray image, CBM3D (its colour version, Dabov et al., ICIP 2007) on an RGB
+    one, through the optional `bm3d` package; None when it is not installed."""
     try:
         import bm3d
     except ImportError:
         return None
+    if noisy.ndim == 3:
+        return bm3d.bm3d_rgb(noisy, sigma_psd=sigma / 255.0)
     return bm3d.bm3d(noisy, sigma_psd=sigma / 255.0)
 
 
 def evaluate(model: DnCNN | FFDNet | None = None, sigmas: Sequence[float] = (15, 25, 50), *, self_ensemble: bool = False,
              out: str | Path | None = None) -> dict:
     """Mean PSNR/SSIM on the held-out photos at each sigma, against the noisy input, the best Gaussian filter
-    and BM3D: {"model": {...}, "baselines": {...}, ...}. model=None takes the shipped model for each sigma;
-    FFDNet is told each sigma.
+    and BM3D (CBM3D for a colour model, on the photos in colour): {"model": {...}, "baselines": {...}, ...}.
+    model=None takes the shipped model for each sigma; FFDNet is told each sigma.
     The comparison picture is written into `out` when given."""
     sigmas = numbers(0, MAX_SIGMA)(sigmas)
-    photos = load_photos("test", gray=True)
-    rows: dict[str, dict] = {"nnci": {}, "noisy": {}, "gaussian filter (best width)": {}, "bm3d": {}}
+    color = model is not None and model_channels(model) == 3
+    photos = load_photos("test", gray=not color)
+    reference = "cbm3d" if color else "bm3d"
+    rows: dict[str, dict] = {"nnci": {}, "noisy": {}, "gaussian filter (best width)": {}, reference: {}}
     have_bm3d = True
     figure_inputs = None
     per_photo: dict[str, dict] = {}
@@ -368,7 +380,7 @@ def evaluate(model: DnCNN | FFDNet | None = None, sigmas: Sequence[float] = (15,
             bm3d_result = bm3d_denoise(noisy, sigma) if have_bm3d else None
             have_bm3d = bm3d_result is not None
             if have_bm3d:
-                results["bm3d"] = bm3d_result
+                results[reference] = bm3d_result
             for method, estimate in results.items():
                 estimate = xp.clip(estimate, 0, 1)
                 scores[method].append((psnr(estimate, clean), ssim(estimate, clean)))
@@ -383,7 +395,8 @@ def evaluate(model: DnCNN | FFDNet | None = None, sigmas: Sequence[float] = (15,
     result: dict[str, Any] = {"model": rows["nnci"], "baselines": baselines,
                               "test_photos": ", ".join(photos), "psnr_per_photo": per_photo}
     if not have_bm3d:
-        result["bm3d"] = "absent: install the optional extra (pip install 'nnci[bm3d]') to compare with BM3D"
+        result[reference] = (f"absent: install the optional extra (pip install 'nnci[bm3d]') to compare with "
+                             f"{reference.upper()}")
     if out is not None and figure_inputs is not None:
         result["picture"] = str(write_comparison(picture_dir(out) / "denoise_comparison.png", *figure_inputs))
     return result
