@@ -257,20 +257,45 @@ class _Prefixed:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from .io import ImageFileError
-    from .serialization import WeightsFileError
-    from .tasks.options import UserError
-    from .train import TrainingDiverged, TrainingSetupError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         (getattr(args, "usage", None) or parser).print_help(sys.stderr)
         return 2
+    from . import cores
     from .backend import keep_freed_memory, set_num_threads
     keep_freed_memory()
+    entry = cores.register() if args.command != "learn" else None  # the course's server idles between requests
     if args.threads is not None:
         set_num_threads(args.threads)
+    elif getattr(args, "action", None) != "train":
+        _share_cores(cores)
+    try:
+        return _run(args, argv)
+    finally:
+        cores.unregister(entry)
+
+
+def _share_cores(cores: Any) -> None:
+    """Without --threads, split the cores with the other nnci commands running on this machine. Training keeps
+    all of them: its results depend on the thread count (float sums in another order), and a resumed run must
+    compute what the uninterrupted one did."""
+    from . import distributed
+    from .backend import set_num_threads
+    running = len(cores.running_commands())
+    if running > 1:
+        threads = cores.fair_share(cores.usable_cores(), running)
+        set_num_threads(threads)
+        if distributed.is_main():
+                print(f"nnci: {running - 1} other nnci command{'s' if running > 2 else ''} running: {threads} thread"
+                  f"{'s' if threads > 1 else ''} (--threads N to choose)", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from .io import ImageFileError
+    from .serialization import WeightsFileError
+    from .tasks.options import UserError
+    from .train import TrainingDiverged, TrainingSetupError
     try:
         return args.run(args)
     except (UserError, WeightsFileError, ImageFileError, TrainingDiverged, TrainingSetupError) as error:
