@@ -30,13 +30,18 @@ def usable_cores() -> int:
 
 
 def _alive(pid: int) -> bool:
+    """The process runs and, where /proc tells, is an nnci command (not a later process given a reused pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's process with that pid: not one of ours, but alive
-        return True
-    return True
+    except PermissionError:  # another user's process holds the pid now
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc here: trust the pid
+    return any(os.path.basename(arg) in (b"nnci", b"nnci_command.py") or arg == b"nnci.cli" for arg in argv)
 
 
 def running_commands() -> list[int]:

@@ -4,9 +4,11 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from nnci import cores
+
+
+NNCI_IDLE = [sys.executable, "-m", "nnci.cli", "learn", "--port", "0", "--no-browser"]  # a real nnci process
 
 
 def test_fair_share_splits_the_cores_and_keeps_one_thread():
@@ -16,21 +18,23 @@ def test_fair_share_splits_the_cores_and_keeps_one_thread():
 
 def test_the_registry_lists_live_commands_and_drops_ended_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("NNCI_RUNTIME_DIR", str(tmp_path))
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    live = subprocess.Popen(NNCI_IDLE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a reused pid, say
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     try:
         mine = cores.register()
-        for pid in (live.pid, ended.pid):
+        for pid in (live.pid, ended.pid, stranger.pid):
             (tmp_path / str(pid)).touch()
         (tmp_path / "not-a-pid").touch()
         assert cores.running_commands() == sorted([os.getpid(), live.pid])
-        assert not (tmp_path / str(ended.pid)).exists()  # a stale entry is removed
+        assert not (tmp_path / str(ended.pid)).exists() and not (tmp_path / str(stranger.pid)).exists()
         cores.unregister(mine)
         assert cores.running_commands() == [live.pid]
     finally:
-        live.kill()
-        live.wait()
+        for process in (live, stranger):
+            process.kill()
+            process.wait()
     assert cores.running_commands() == []
 
 
@@ -46,7 +50,7 @@ def test_a_command_beside_another_takes_its_share_and_training_keeps_its_threads
     run = ["denoise", "run", str(tmp_path / "photo.png"), "--sigma", "20", "--quiet", "--force", "-o"]
     alone = _nnci(*run, str(tmp_path / "a.png"), env=env)
     assert alone.returncode == 0 and "other nnci command" not in alone.stderr
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    other = subprocess.Popen(NNCI_IDLE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         (tmp_path / "running" / str(other.pid)).touch()
         beside = _nnci(*run, str(tmp_path / "b.png"), env=env)
