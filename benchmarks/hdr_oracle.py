@@ -8,8 +8,9 @@ optics cannot show it either.
 
     python benchmarks/hdr_oracle.py --epochs 20 --seeds 0 --spreads 0,0.01,0.03,0.1 --out /tmp/oracle.md
 
-Every finished run is added to the JSON beside --out (OUT with .json) at once; a run already there with the same
-settings is not trained again, so a second call with more seeds trains only the new ones (--fresh: all again).
+Every finished run is added to the JSON (--runs, default OUT with .json) at once; a run already there with the same
+settings is not trained again, so a second call with more seeds, or the other shape (e = 0 is the same delta for
+both), trains only the new runs (--fresh: all again).
 """
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ METRICS = (("tm_psnr", "tone-mapped, all"), ("tm_psnr_saturated", "tone-mapped, 
 
 def settings_of(args: argparse.Namespace, spread: float, seed: int) -> dict:
     """The hdr.train overrides of one run (checked by hdr.Config, so a bad value fails before any training)."""
-    overrides = {"optics": "fixed", "spread": spread, "spread_shape": args.shape, "loss": args.loss,
-                 "epochs": args.epochs, "minutes": args.minutes, "seed": seed, "baseline": False}
+    # e = 0 is the delta whatever the shape: one run serves the sweeps of both shapes
+    overrides = {"optics": "fixed", "spread": spread, "spread_shape": args.shape if spread else "gaussian",
+                 "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes, "seed": seed, "baseline": False}
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key.replace("-", "_")] = value
@@ -92,16 +94,17 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--loss", choices=hdr.LOSSES, default="sqrt-linear", help="training loss (default sqrt-linear)")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per run, the budget (default 20)")
     parser.add_argument("--minutes", type=float, default=7 * 24 * 60,
-                        help="wall-time cap per run in minutes (default: none, so the epochs alone set the budget "
-                             "and the runs are deterministic)")
+                        help="wall-time cap per run in minutes (default: none, so the epochs alone set the budget, "
+                             "the same work on any machine)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other hdr train option for every run, e.g. --set read_noise=0 (repeatable)")
     parser.add_argument("--threads", type=int, default=1, help="threads for BLAS and the kernels (default 1)")
     parser.add_argument("--fresh", action="store_true", help="train every run again, even those in the JSON")
-    parser.add_argument("--out", type=Path, required=True, help="the markdown table; the runs go to OUT.json")
+    parser.add_argument("--out", type=Path, required=True, help="the markdown table")
+    parser.add_argument("--runs", type=Path, help="the JSON of the runs, read and added to (default OUT with .json)")
     args = parser.parse_args(argv)
     set_num_threads(args.threads)
-    record = args.out.with_suffix(".json")
+    record = args.runs or args.out.with_suffix(".json")
     done = json.loads(record.read_text())["runs"] if record.exists() and not args.fresh else []
     runs = {}
     for seed in args.seeds:  # seed by seed: the first pass over the spreads is a complete one-seed sweep
