@@ -15,7 +15,6 @@ both), trains only the new runs (--fresh: all again).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os

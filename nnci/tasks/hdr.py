@@ -159,8 +159,9 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
               "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init,
-              "spread": args.spread, "spread_shape": args.spread_shape, "optics_lr": args.optics_lr, "optics_warmup": args.epochs // 2 if args.optics_warmup is None
-              else args.optics_warmup, "input_channels": 3, "input_size": args.patch}
+              "spread": args.spread, "spread_shape": args.spread_shape, "optics_lr": args.optics_lr,
+              "optics_warmup": args.epochs // 2 if args.optics_warmup is None else args.optics_warmup,
+              "input_channels": 3, "input_size": args.patch}
     images = list(load_photos("train", gray=False).values())
     train_scenes = scenes(images, args.patch, args.count, args.seed, args.peak)
     val_scenes = scenes(images, args.patch, 64, args.seed + 1, args.peak)
@@ -193,7 +194,7 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
         result = scores(model, val_scenes)
         return {key: result[key] for key in ("tm_psnr", "sqrt_psnr")}
 
-    described = f"fixed optics (spread {args.spread:g}, {args.spread_shape})" if optics == "fixed" else f"{optics} optics"
+    described = f"{optics} optics" + (f" (spread {args.spread:g}, {args.spread_shape})" if optics == "fixed" else "")
     print(f"training {described} + U-Net ({model.num_parameters():,} parameters) on {args.count} HDR scenes "
           f"of {args.patch}x{args.patch}, peak {args.peak:g}x saturation")
     fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
