@@ -208,3 +208,33 @@ def test_hdr_with_a_diffractive_phase_plate(tmp_path, capsys):
                                "--out", str(tmp_path)])
     assert result["optics"] == "diffractive" and "ideal lens + U-Net" not in result["baselines"]
     assert "note" in result
+
+
+def test_hdr_with_a_fixed_psf_and_the_sqrt_linear_loss(tmp_path, capsys):
+    from nnci.tasks import hdr
+    out = tmp_path / "fixed"
+    assert main(["hdr", "train", "--out", str(out), "--optics", "fixed", "--spread", "0.1", "--spread-shape",
+                 "streaks", "--loss", "sqrt-linear", "--no-baseline", "--count", "32", "--epochs", "2", "--width", "4",
+                 "--psf-size", "9", "--patch", "32", "--quiet"]) == 0
+    psf = load_safetensors(out / "model.safetensors")["optics.psf"]
+    assert psf.shape == (9, 9) and psf[4, 4] == pytest.approx(0.9) and psf.sum() == pytest.approx(1, abs=1e-6)
+    assert psf[0, 0] > 0 and psf[1, 2] == 0  # streaks through the centre, and never trained away from them
+    model = hdr.load(out / "model.safetensors")
+    assert model.task_config["spread"] == 0.1 and list(model.optics.parameters()) == []
+    capsys.readouterr()
+    result = run_json(capsys, ["hdr", "eval", "--weights", str(out / "model.safetensors"), "--json",
+                               "--out", str(tmp_path)])
+    assert result["optics"] == "fixed"
+    for scores in [result["model"], *result["baselines"].values()]:
+        assert scores["sqrt_psnr"] > scores["sqrt_psnr_saturated"] > 0
+    for bad, message in [(dict(spread=1), r"spread: expected a number in \[0, 1\), got 1"),
+                         (dict(spread=-0.01), r"spread: expected a number in \[0, 1\]"),
+                         (dict(spread="a lot"), "spread: expected a number"),
+                         (dict(spread_shape="ring"), "spread_shape: expected one of gaussian, streaks, got 'ring'"),
+                         (dict(loss="l2"), "loss: expected one of tone-mapped, sqrt-linear, got 'l2'")]:
+        with pytest.raises(hdr.UserError, match=message):
+            hdr.train(optics="fixed", **bad)
+    with pytest.raises(SystemExit) as exit:
+        main(["hdr", "train", "--optics", "fixed", "--spread", "1"])
+    assert exit.value.code == 2
+    assert "--spread: expected a number in [0, 1), got 1" in capsys.readouterr().err

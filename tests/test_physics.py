@@ -6,8 +6,8 @@ import pytest
 import nnci
 from nnci.data import load_photo
 from nnci.metrics import psnr
-from nnci.physics import (BayerMosaic, Blur, Denoising, DiffractivePSF, GaussianNoise, IdealLens, LearnablePSF,
-                          PoissonGaussianNoise, RawCamera, capture, classical_isp, dot_product_test,
+from nnci.physics import (BayerMosaic, Blur, Denoising, DiffractivePSF, FixedPSF, GaussianNoise, IdealLens,
+                          LearnablePSF, PoissonGaussianNoise, RawCamera, capture, classical_isp, dot_product_test,
                           demosaic_bilinear, hdr_scene, inverse_tone_map, mosaic, normalise, pack, sensor, tone_map,
                           unprocess)
 from nnci.physics.raw import inverse_tone_curve
@@ -202,3 +202,77 @@ def test_estimate_sigma_recovers_a_known_noise_level(sigma):
     assert abs(estimate_sigma(colour) - sigma) < 2.5 + 0.03 * sigma
     with pytest.raises(ValueError, match="expected a gray"):
         estimate_sigma(np.zeros((1, 5)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sqrt_linear_loss_and_its_gradient_match_torch(seed):
+    """The RMSE of square roots of linear HDR, through the inverse tone map, against the same formula in torch:
+    values and gradients in float64, with estimates below 0 and above the peak (where the clip stops the gradient)."""
+    import torch
+    from nnci.physics import inverse_tone_map_tensor, sqrt_linear_loss
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 5))))
+    peak = float(rng.uniform(2, 100))
+    estimate = rng.uniform(-0.1 * peak, 1.2 * peak, shape)
+    truth = rng.uniform(0, peak, shape)
+    mapped = rng.uniform(-0.2, 1.2, shape)
+    ours = nnci.tensor(estimate, requires_grad=True)
+    ours_mapped = nnci.tensor(mapped, requires_grad=True)
+    loss = sqrt_linear_loss(ours, truth, peak) + sqrt_linear_loss(inverse_tone_map_tensor(ours_mapped, peak), truth,
+                                                                  peak)
+    loss.backward()
+
+    def reference(x, y):
+        root = [(v.clamp(0, peak) + 1e-6).sqrt() for v in (x, y)]
+        return ((root[0] - root[1]) ** 2).mean().sqrt()
+    theirs = torch.tensor(estimate, requires_grad=True)
+    theirs_mapped = torch.tensor(mapped, requires_grad=True)
+    linear = peak * torch.expm1(theirs_mapped.clamp(0, 1) * np.log1p(5000.0)) / 5000.0
+    expected = reference(theirs, torch.tensor(truth)) + reference(linear, torch.tensor(truth))
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours_mapped.grad.numpy(), theirs_mapped.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(inverse_tone_map_tensor(nnci.tensor(mapped), peak).numpy(),
+                               inverse_tone_map(mapped, peak), rtol=1e-5, atol=1e-5)
+
+
+def test_sqrt_linear_psnr_over_all_pixels_and_a_mask():
+    from nnci.physics import sqrt_linear_psnr
+    truth = np.full((2, 3, 4, 5), 16.0)
+    estimate = truth.copy()
+    estimate[0, :, 0, 0] = 9.0  # sqrt: 3 against 4, an error of 1 on 3 of the 120 values
+    assert sqrt_linear_psnr(estimate, truth, 64.0) == pytest.approx(10 * np.log10(64 / (3 / 120)))
+    mask = np.zeros((2, 1, 4, 5), bool)
+    mask[0, 0, 0, :2] = True  # 2 pixels x 3 channels, one of them wrong in every channel
+    assert sqrt_linear_psnr(estimate, truth, 64.0, mask) == pytest.approx(10 * np.log10(64 / 0.5))
+    assert sqrt_linear_psnr(truth + 100, truth * 0 + 64, 64.0) == float("inf")  # both clipped to the peak
+    with pytest.raises(ValueError, match="selects no pixel"):
+        sqrt_linear_psnr(estimate, truth, 64.0, np.zeros((2, 1, 4, 5), bool))
+
+
+@pytest.mark.parametrize("shape", FixedPSF.SHAPES)
+@pytest.mark.parametrize("spread", [0.0, 0.01, 0.3, 0.999])
+def test_fixed_psf_sums_to_one_holds_the_rest_on_its_centre_and_is_not_trained(shape, spread):
+    module = FixedPSF(15, spread, shape)
+    psf = module().numpy()
+    assert psf.min() >= 0 and psf.sum() == pytest.approx(1.0, abs=1e-6)
+    assert psf[7, 7] == pytest.approx(1 - spread, abs=1e-7)
+    np.testing.assert_allclose(psf, psf[::-1, ::-1], atol=1e-8)
+    np.testing.assert_allclose(psf, psf.T, atol=1e-8)
+    assert list(module.parameters()) == [] and not module().requires_grad
+    if shape == "streaks" and spread:
+        assert psf[3, 5] == 0 and psf[7, 0] > 0 and psf[0, 0] > 0  # off the lines: nothing
+    if shape == "gaussian" and spread:
+        assert psf[7, 6] > psf[7, 3] > psf[7, 0] > 0
+    assert FixedPSF(1, spread, shape)().numpy().tolist() == [[1.0]]  # no room to spread: a delta
+
+
+def test_fixed_psf_refuses_a_spread_outside_zero_to_one_and_an_unknown_shape():
+    for spread in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"spread energy must be in \[0, 1\)"):
+            FixedPSF(9, spread)
+    with pytest.raises(ValueError, match="shape must be one of"):
+        FixedPSF(9, 0.1, "ring")
+    with pytest.raises(ValueError, match="odd"):
+        FixedPSF(8, 0.1)

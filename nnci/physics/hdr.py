@@ -12,6 +12,7 @@ from ..creation import as_tensor, randn
 from ..tensor import Tensor
 
 MU = 5000.0  # mu-law compression used for the loss and the metrics (as in HDR reconstruction work)
+SQRT_EPS = 1e-6  # inside the square root of the sqrt-linear loss: keeps its gradient finite at zero radiance
 
 
 def tone_map(hdr: Tensor | xp.ndarray, peak: float = 64.0, mu: float = MU) -> Tensor | xp.ndarray:
@@ -24,6 +25,36 @@ def tone_map(hdr: Tensor | xp.ndarray, peak: float = 64.0, mu: float = MU) -> Te
 def inverse_tone_map(mapped: xp.ndarray, peak: float = 64.0, mu: float = MU) -> xp.ndarray:
     """x = peak ((1 + mu)^t - 1) / mu, the inverse of tone_map"""
     return (peak * xp.expm1(xp.clip(mapped, 0.0, 1.0) * xp.log1p(mu)) / mu).astype(xp.float32)
+
+
+def inverse_tone_map_tensor(mapped: Tensor, peak: float = 64.0, mu: float = MU) -> Tensor:
+    """x = peak ((1 + mu)^clip(t, 0, 1) - 1) / mu for a Tensor t, differentiable: the inverse of tone_map"""
+    # clipped before the exponential, which overflows (and 0 * inf = NaN in the backward) for large t
+    return (mapped.clamp(0.0, 1.0) * float(xp.log1p(mu))).expm1() * (peak / mu)
+
+
+def sqrt_linear_loss(estimate: Tensor, truth: Tensor | xp.ndarray, peak: float = 64.0) -> Tensor:
+    """L = sqrt(mean((sqrt(clip(x, 0, peak) + eps) - sqrt(clip(y, 0, peak) + eps))^2)), eps = 1e-6: the RMSE of
+    the square roots of linear HDR x (estimate) and y (truth), the loss of Metzler et al."""
+    root = [(as_tensor(x).clamp(0.0, peak) + SQRT_EPS).sqrt() for x in (estimate, truth)]
+    difference = root[0] - root[1]
+    return (difference * difference).mean().sqrt()
+
+
+def sqrt_linear_psnr(estimate: xp.ndarray, truth: xp.ndarray, peak: float = 64.0,
+                     mask: xp.ndarray | None = None) -> float:
+    """10 log10(peak / mean (sqrt(clip(x, 0, peak)) - sqrt(clip(y, 0, peak)))^2) over all pixels or the mask's, in dB"""
+    estimate = xp.sqrt(xp.clip(xp.asarray(estimate, xp.float64), 0.0, peak))
+    truth = xp.sqrt(xp.clip(xp.asarray(truth, xp.float64), 0.0, peak))
+    if estimate.shape != truth.shape:
+        raise ValueError(f"sqrt_linear_psnr: shapes {tuple(estimate.shape)} and {tuple(truth.shape)} differ")
+    if mask is not None:
+        mask = xp.broadcast_to(xp.asarray(mask, bool), truth.shape)
+        if not mask.any():
+            raise ValueError("sqrt_linear_psnr: the mask selects no pixel")
+        estimate, truth = estimate[mask], truth[mask]
+    error = float(xp.mean((estimate - truth) ** 2))
+    return float("inf") if error == 0 else float(10 * xp.log10(peak / error))
 
 
 def hdr_scene(srgb: xp.ndarray, rng: xp.random.Generator, peak: float = 64.0, lights: int = 3,

@@ -35,6 +35,41 @@ class IdealLens(Module):
         return f"size={self.size}"
 
 
+class FixedPSF(Module):
+    """PSF = (1 - spread) delta + spread S, never trained: S a wide Gaussian (sigma = size / 6, so the window holds
+    +-3 sigma) or even streaks along the horizontal, vertical and diagonal lines, either without the centre pixel
+    and summing to one, so the centre holds exactly 1 - spread of the energy"""
+
+    SHAPES = ("gaussian", "streaks")
+
+    def __init__(self, size: int = 23, spread: float = 0.1, shape: str = "gaussian") -> None:
+        super().__init__()
+        self.size = _check_size(size, "FixedPSF")
+        if not 0 <= spread < 1:
+            raise ValueError(f"FixedPSF: the spread energy must be in [0, 1), got {spread}")
+        if shape not in self.SHAPES:
+            raise ValueError(f"FixedPSF: shape must be one of {self.SHAPES}, got {shape!r}")
+        self.spread, self.shape = float(spread), shape
+        middle = size // 2
+        rows, cols = xp.mgrid[:size, :size] - middle
+        if shape == "gaussian":
+            part = xp.exp(-(rows ** 2 + cols ** 2) / (2 * (size / 6) ** 2))
+        else:
+            part = ((rows == 0) | (cols == 0) | (rows == cols) | (rows == -cols)).astype(xp.float64)
+        part[middle, middle] = 0.0
+        # a 1 x 1 window has no room to spread: the delta it is
+        psf = spread * part / part.sum() if part.sum() > 0 else xp.zeros((size, size))
+        psf[middle, middle] = 1.0 - spread if part.sum() > 0 else 1.0
+        # a buffer, not a Parameter: the optimiser never sees it, and it is saved with the weights
+        self.register_buffer("psf", as_tensor(psf.astype(xp.float32)))
+
+    def forward(self) -> Tensor:
+        return self.psf
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, spread={self.spread:g}, shape={self.shape!r}"
+
+
 class LearnablePSF(Module):
     """PSF = softmax(logits) over all size^2 pixels: nonnegative, sums to one, any shape reachable.
 

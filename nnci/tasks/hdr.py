@@ -3,7 +3,8 @@
 A lens whose PSF is learned together with a U-Net: the PSF spreads a little of each highlight's energy
 into a pattern around it, which stays below saturation where the highlight itself clips, and the network
 reads the highlight's value back from it. Trained end to end through the sensor model (FFT convolution
-with the PSF, read noise, clipping) with an L1 loss on mu-law tone-mapped values. The baseline is the
+with the PSF, read noise, clipping) with an L1 loss on mu-law tone-mapped values (or, --loss sqrt-linear, the
+RMSE of the square roots of linear HDR values, the paper's loss). The baseline is the
 same U-Net trained with an ideal lens (delta PSF) for the same budget. The network adds a residual to the
 tone-mapped capture, so it starts from the capture and learns what clipping took away.
 
@@ -26,7 +27,8 @@ from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr
 from ..models import UNet
 from ..nn import functional as F
-from ..physics import DiffractivePSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map, sensor, tone_map
+from ..physics import (DiffractivePSF, FixedPSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map,
+                       inverse_tone_map_tensor, sensor, sqrt_linear_loss, sqrt_linear_psnr, tone_map)
 from ..optim import Adam
 from ..optim.lr_scheduler import LambdaLR
 from ..autograd.grad_mode import no_grad
@@ -37,14 +39,23 @@ from ..plotting import pyplot, save_figure
 from .common import (WEIGHTS, add_eval_arguments, add_run_command, add_train_command, check_memory, fit, input_images,
                      load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work,
                      shipped_weights, weights_or_shipped)
-from .options import (LEARNING_RATE, SEED, Settings, UserError, choice, epochs_option, integer, minutes_option,
-                      number, option)
+from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, choice, epochs_option, integer,
+                      minutes_option, number, option)
 
 NAME = "hdr"
 HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end to end, against an ideal lens"
-OPTICS = ("learned", "diffractive", "ideal")
+OPTICS = ("learned", "diffractive", "ideal", "fixed")
+LOSSES = ("tone-mapped", "sqrt-linear")
 BASELINE_DIR = "ideal-lens"
 SHIPPED = {"learned": "hdr_learned_psf.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
+
+
+def _spread_energy(value: Any) -> float:
+    """A number in [0, 1): the share of the energy a fixed PSF moves off its centre pixel."""
+    value = number(0, 1)(value)
+    if value == 1:
+        raise BadValue("expected a number in [0, 1), got 1 (a PSF with nothing on its centre pixel)")
+    return value
 
 
 @dataclasses.dataclass
@@ -53,12 +64,21 @@ class Config(Settings):
     epochs: int = epochs_option(30)
     minutes: float = minutes_option(15)
     optics: str = option("learned", choice(*OPTICS),
-                         "learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF")
+                         "learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF; fixed: "
+                         "(1 - spread) delta + spread x (--spread-shape), never trained")
     baseline: bool = option(True, help="skip training the ideal-lens baseline (into DIR/ideal-lens) after the optics",
                             cli="--no-baseline")
     psf_size: int = option(23, integer(1, 255), "PSF side in pixels")
     psf_init: str = option("streaks", choice(*LearnablePSF.INITS),
                            "starting shape of the learned PSF around its centre, which holds 0.9 of the energy")
+    spread: float = option(0.03, _spread_energy, "with --optics fixed: the share of the energy off the centre pixel, "
+                           "in [0, 1)")
+    spread_shape: str = option("gaussian", choice(*FixedPSF.SHAPES),
+                               "with --optics fixed: where that energy goes: a wide Gaussian (sigma = PSF side / 6) "
+                               "or even streaks along the rows, columns and diagonals through the centre")
+    loss: str = option("tone-mapped", choice(*LOSSES),
+                       "tone-mapped: L1 on mu-law values; sqrt-linear: RMSE of the square roots of linear HDR "
+                       "(Metzler et al.'s loss)")
     width: int = option(16, integer(1, 1024), "U-Net base width")
     patch: int = option(64, integer(8, 1024), "side of the training scenes")
     count: int = option(1024, integer(1, 1_000_000), "training scenes")
@@ -76,12 +96,15 @@ class DeepOpticsHDR(nn.Module):
     """scene -> sensor(optics PSF) -> clipped capture -> U-Net -> tone-mapped HDR estimate"""
 
     def __init__(self, optics: str = "learned", psf_size: int = 23, depth: int = 3, base_width: int = 16,
-                 read_noise: float = 0.01, peak: float = 64.0, psf_init: str = "streaks") -> None:
+                 read_noise: float = 0.01, peak: float = 64.0, psf_init: str = "streaks", spread: float = 0.03,
+                 spread_shape: str = "gaussian") -> None:
         super().__init__()
         if optics not in OPTICS:
             raise ValueError(f"DeepOpticsHDR: optics must be one of {OPTICS}, got {optics!r}")
         if optics == "learned":
             self.optics = LearnablePSF(psf_size, init=psf_init)
+        elif optics == "fixed":
+            self.optics = FixedPSF(psf_size, spread, spread_shape)
         else:
             self.optics = DiffractivePSF(psf_size) if optics == "diffractive" else IdealLens(psf_size)
         self.decoder = UNet(3, 3, depth=depth, base_width=base_width)
@@ -103,7 +126,8 @@ def build(config: dict) -> DeepOpticsHDR:
     config.setdefault("input_channels", 3)
     config.setdefault("input_size", config.get("patch", 64))
     return DeepOpticsHDR(config["optics"], config["psf_size"], config["depth"], config["width"], config["read_noise"],
-                         config["peak"], config.get("psf_init", "halo"))
+                         config["peak"], config.get("psf_init", "halo"), config.get("spread", 0.0),
+                         config.get("spread_shape", "gaussian"))
 
 
 def scenes(images: list, size: int, count: int, seed: int, peak: float) -> xp.ndarray:
@@ -135,8 +159,9 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
               "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init,
-              "optics_lr": args.optics_lr, "optics_warmup": args.epochs // 2 if args.optics_warmup is None
-              else args.optics_warmup, "input_channels": 3, "input_size": args.patch}
+              "spread": args.spread, "spread_shape": args.spread_shape, "optics_lr": args.optics_lr,
+              "optics_warmup": args.epochs // 2 if args.optics_warmup is None else args.optics_warmup,
+              "input_channels": 3, "input_size": args.patch}
     images = list(load_photos("train", gray=False).values())
     train_scenes = scenes(images, args.patch, args.count, args.seed, args.peak)
     val_scenes = scenes(images, args.patch, 64, args.seed + 1, args.peak)
@@ -160,12 +185,17 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
 
     def loss_fn(model, batch):
         (scene,) = batch
-        return F.l1_loss(model(model.capture(scene)), tone_map(scene, args.peak))
+        estimate = model(model.capture(scene))
+        if args.loss == "sqrt-linear":
+            return sqrt_linear_loss(inverse_tone_map_tensor(estimate, args.peak), scene, args.peak)
+        return F.l1_loss(estimate, tone_map(scene, args.peak))
 
     def evaluate(model):
-        return {"tm_psnr": scores(model, val_scenes)["tm_psnr"]}
+        result = scores(model, val_scenes)
+        return {key: result[key] for key in ("tm_psnr", "sqrt_psnr")}
 
-    print(f"training {optics} optics + U-Net ({model.num_parameters():,} parameters) on {args.count} HDR scenes "
+    described = f"{optics} optics" + (f" (spread {args.spread:g}, {args.spread_shape})" if optics == "fixed" else "")
+    print(f"training {described} + U-Net ({model.num_parameters():,} parameters) on {args.count} HDR scenes "
           f"of {args.patch}x{args.patch}, peak {args.peak:g}x saturation")
     fit(args, out, NAME, config, model, optimizer, loss_fn, loader, resume=resume, progress=progress,
         evaluate=evaluate, scheduler=scheduler, title=f"hdr: {optics} optics")
@@ -174,8 +204,9 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
 
 def train(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, force: bool = False,
           progress: bool = True, **overrides: Any) -> DeepOpticsHDR:
-    """Train optics PSF and U-Net R end to end by min E|T(capture) + R(capture) - T(scene)|_1, capture =
-    clip(PSF * scene + noise), T the mu-law tone map; then (baseline=True) the same U-Net behind an ideal lens,
+    """Train optics PSF and U-Net R end to end by min E|T(capture) + R(capture) - T(scene)|_1 (loss "tone-mapped";
+    "sqrt-linear": min E RMSE(sqrt T^-1(T(capture) + R(capture)), sqrt scene)), capture = clip(PSF * scene + noise),
+    T the mu-law tone map; then (baseline=True) the same U-Net behind an ideal lens,
     into out/ideal-lens. Files go to `out` (none when None). Returns the optics model in eval mode, with the
     ideal-lens model as its `baseline` attribute (None when not trained)."""
     baseline_dir = Path(out) / BASELINE_DIR if out is not None else None
@@ -245,14 +276,18 @@ def apply(model: DeepOpticsHDR, scenes: Any, *, seed: int = 0) -> Any:
 
 
 def scores(model: DeepOpticsHDR, scene: xp.ndarray, estimate: xp.ndarray | None = None) -> dict:
-    """Tone-mapped PSNR over all pixels and over the saturated ones (scene above 1 in any channel)."""
+    """PSNR over all pixels and over the saturated ones (scene above 1 in any channel), of tone-mapped values
+    (tm_psnr, peak 1) and of the square roots of linear HDR values (sqrt_psnr, peak sqrt(peak), the domain of
+    Metzler et al.'s loss)."""
     if estimate is None:
         estimate = reconstruct(model, scene)[1]
     truth = tone_map(scene, model.peak)
     saturated = xp.broadcast_to((scene > 1).any(1, keepdims=True), scene.shape)
-    result = {"tm_psnr": psnr(estimate, truth)}
+    linear = inverse_tone_map(estimate, model.peak)
+    result = {"tm_psnr": psnr(estimate, truth), "sqrt_psnr": sqrt_linear_psnr(linear, scene, model.peak)}
     if saturated.any():
         result["tm_psnr_saturated"] = psnr(estimate[saturated], truth[saturated])
+        result["sqrt_psnr_saturated"] = sqrt_linear_psnr(linear, scene, model.peak, saturated)
         result["saturated_fraction"] = float(saturated[:, 0].mean())
     return result
 
@@ -270,7 +305,8 @@ def load(weights: str | Path | None = None) -> DeepOpticsHDR:
 # ----- eval ----------------------------------------------------------------------------------------
 def evaluate(model: DeepOpticsHDR | None = None, *, ideal: DeepOpticsHDR | None = None,
              out: str | Path | None = None) -> dict:
-    """Tone-mapped PSNR on the held-out photos as HDR scenes, over all pixels and the saturated ones, against the
+    """Tone-mapped and sqrt-linear PSNR on the held-out photos as HDR scenes, over all pixels and the saturated ones
+    (see scores), against the
     ideal lens + U-Net (`ideal`, else model.baseline) and the clipped capture: {"model", "baselines", "optics",
     "data"}. model=None takes the shipped models; the picture is written into `out` when given."""
     if model is None:
@@ -372,7 +408,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     model = load(args.weights)
     ideal = load_model(args.ideal, NAME, build)[0] if args.ideal is not None else None
     result = evaluate(model, ideal=ideal, out=picture_dir(args.out))
-    report(result, args.json, "hdr: tone-mapped PSNR (dB), all pixels and saturated pixels")
+    report(result, args.json, "hdr: PSNR (dB) of tone-mapped values (tm_psnr) and of square roots of linear HDR "
+                              "(sqrt_psnr), all pixels and saturated pixels")
     return 0
 
 
