@@ -23,9 +23,9 @@ def _work_in_a_scratch_folder(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def learn_url():
-    """nnci learn's app, served on a free loopback port for the whole test run; its base URL."""
+    """nnci learn's app, served on a free loopback port for the tests of one module; its base URL."""
     import threading
     import time
     import urllib.request
