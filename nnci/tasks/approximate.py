@@ -17,7 +17,7 @@ from typing import Any
 from ..backend import manual_seed, xp
 from ..data import DataLoader, TensorDataset
 from .. import nn
-from ..optim import Adam
+from ..optim import SGD, Adam
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor
 from ..plotting import pyplot, save_figure
@@ -189,11 +189,13 @@ def apply(model: nn.Sequential, x: Any) -> Any:
     return y.astype(xp.float64).reshape(values.shape)
 
 
-def fit_by_gradient_descent(f, units: int, low: float, high: float, steps: int, seed: int, lr: float = 0.02) -> nn.Sequential:
-    """`steps` full-batch Adam steps on mean_i (g(x_i) - f(x_i))^2 over 512 points spread on [low, high]."""
+def fit_by_gradient_descent(f, units: int, low: float, high: float, steps: int, seed: int, lr: float = 0.02,
+                            optimizer: str = "adam") -> nn.Sequential:
+    """`steps` full-batch Adam steps (or SGD with momentum 0.9, optimizer="sgd") on mean_i (g(x_i) - f(x_i))^2
+    over 512 points spread on [low, high]."""
     model, x, y = initial_fit(f, units, low, high, seed)
     x, y = as_tensor(x), as_tensor(y)
-    optimizer = Adam(model.parameters(), lr=lr)
+    optimizer = SGD(model.parameters(), lr=lr, momentum=0.9) if optimizer == "sgd" else Adam(model.parameters(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad()
         loss = ((model(x) - y) ** 2).mean()

@@ -7,7 +7,6 @@ from ... import nn
 from ...autograd.grad_mode import no_grad
 from ...backend import xp
 from ...creation import as_tensor
-from ...optim import SGD, Adam
 from ...tasks import approximate
 from ...tasks.options import UserError
 from ..controls import Choice, Page, Slider, Text
@@ -90,17 +89,8 @@ def trained_network(text: str, low: float, high: float, units: int, epochs: int,
                     optimizer: str = "sgd") -> nn.Sequential:
     """approximate's network (its spread start), fitted on the full-batch MSE over 512 points by gradient descent
     with momentum 0.9 and lr 0.05, or by Adam with lr 0.02."""
-    f = approximate.target_function(text)
-    model, x, y = approximate.initial_fit(f, units, low, high, seed)
-    optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9) if optimizer == "sgd" else \
-        Adam(model.parameters(), lr=0.02)
-    inputs, targets = as_tensor(x), as_tensor(y)
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        loss = ((model(inputs) - targets) ** 2).mean()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+    return approximate.fit_by_gradient_descent(approximate.target_function(text), units, low, high, epochs, seed,
+                                               lr=0.05 if optimizer == "sgd" else 0.02, optimizer=optimizer)
 
 
 def approximation(v: dict) -> dict:
