@@ -65,9 +65,12 @@ def activations(v: dict) -> dict:
         readouts(readout("f_x0", "f(x\u2080)", y0.detach()[0]), readout("df_x0", "f\u2032(x\u2080), from backward", probe.grad[0]))]}
 
 
-def window_step(step: int, count: int) -> int:
-    """The step shown: 0 (nothing computed yet) ... count (every window)."""
-    return max(0, min(step, count))
+def stepped(shape: tuple, step: int) -> tuple[int, xp.ndarray, tuple[int, int] | None]:
+    """Windows taken in raster order over a grid of `shape`: the step shown (0, nothing yet, ... every cell), the
+    mask of the cells not reached yet, and the (row, column) reached last (None at step 0)."""
+    count = int(xp.prod(shape))
+    step = max(0, min(step, count))
+    return step, (xp.arange(count) >= step).reshape(shape), divmod(step - 1, shape[1]) if step else None
 
 
 def pooling(v: dict) -> dict:
@@ -80,12 +83,11 @@ def pooling(v: dict) -> dict:
     pool = F.max_pool2d if v["kind"] == "max" else F.avg_pool2d
     output = pool(as_tensor(image[None, None].astype(xp.float32)), k, s).numpy()[0, 0]
     count = output.size
-    step = window_step(v["step"], count)
-    shown = (xp.arange(count) >= step).reshape(output.shape)
+    step, shown, last = stepped(output.shape, v["step"])
     panels = []
     items = [grid("input", image, "input", None), grid("output", output, "output", None, hidden=shown)]
-    if step:
-        i, j = divmod(step - 1, output.shape[1])
+    if last:
+        i, j = last
         items[0] = grid("input", image, "input", [i * s, j * s, k, k])
         items[1] = grid("output", output, "output", [i, j, 1, 1], hidden=shown)
         window = image[i * s:i * s + k, j * s:j * s + k]
@@ -111,13 +113,12 @@ def convolution(v: dict) -> dict:
     output = F.conv2d(padded, as_tensor(kernel[None, None].astype(xp.float32)), stride=s).numpy()[0, 0]
     padded = padded.numpy()[0, 0]
     count, k = output.size, kernel.shape[0]
-    step = window_step(v["step"], count)
-    hidden = (xp.arange(count) >= step).reshape(output.shape)
+    step, hidden, last = stepped(output.shape, v["step"])
     items = [grid("padded input" if p else "input", padded, "input"), grid("kernel", kernel, "kernel"),
              grid("output", output, "output", hidden=hidden)]
     panels = []
-    if step:
-        i, j = divmod(step - 1, output.shape[1])
+    if last:
+        i, j = last
         items[0] = grid("padded input" if p else "input", padded, "input", [i * s, j * s, k, k])
         items[2] = grid("output", output, "output", [i, j, 1, 1], hidden=hidden)
         panels.append(readouts(readout("value", f"output[{i}, {j}] = sum(window \u00d7 kernel)", output[i, j])))
@@ -136,15 +137,15 @@ def transposed(v: dict) -> dict:
     if min(full_shape) < 1:
         return {"panels": [note(f"padding {p} crops the whole {full_shape} output")]}
     count = image.size
-    step = window_step(v["step"], count)
-    kept = (xp.arange(count) < step).reshape(image.shape)
+    step, waiting, last = stepped(image.shape, v["step"])
+    kept = ~waiting
     running = F.conv_transpose2d(as_tensor((image * kept)[None, None].astype(xp.float32)), weight, stride=s,
                                  padding=p).numpy()[0, 0]
     final = F.conv_transpose2d(as_tensor(image[None, None].astype(xp.float32)), weight, stride=s,
                                padding=p).numpy()[0, 0]
     items = [grid("input", image, "input"), grid("kernel", kernel, "kernel"), grid("running output", running, "output")]
-    if step:
-        i, j = divmod(step - 1, image.shape[1])
+    if last:
+        i, j = last
         items[0] = grid("input", image, "input", [i, j, 1, 1])
         items[2] = grid("running output", running, "output", [i * s - p, j * s - p, k, k])
     return {"panels": [grids(*items, grid("final output", final, "final")),
