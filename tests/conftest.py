@@ -19,8 +19,11 @@ def rng(request):
 @pytest.fixture(autouse=True)
 def _work_in_a_scratch_folder(tmp_path_factory, monkeypatch):
     """Each test runs in its own empty working directory, so that what a command writes to the working
-    directory by default (eval's pictures, say) never lands in the checkout."""
+    directory by default (eval's pictures, say) never lands in the checkout; and with its own registry of
+    running nnci commands, so that an nnci command running elsewhere on the machine (a training) changes
+    neither the threads a test's command takes nor what it prints."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    monkeypatch.setenv("NNCI_RUNTIME_DIR", str(tmp_path_factory.mktemp("running")))
 
 
 @pytest.fixture(scope="module")
