@@ -334,23 +334,29 @@ def evaluate(model: DeepOpticsHDR | None = None, *, ideal: DeepOpticsHDR | None 
 
 
 def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, index: int = 3) -> Path:
-    """Per optics: the PSF (log scale), the capture and the reconstruction; and the ground truth."""
+    """Per optics: the PSF (log10, with its colour bar), the capture and the reconstruction; and the ground truth.
+    The saturated regions (scene > 1 in any channel) are outlined in cyan on every image."""
     plt = pyplot()
-    fig, axes = plt.subplots(len(shown), 4, figsize=(12, 3.1 * len(shown)), squeeze=False)
+    fig, axes = plt.subplots(len(shown), 4, figsize=(12.6, 3.1 * len(shown)), squeeze=False)
     truth = tone_map(scene[index], peak).transpose(1, 2, 0)
+    saturated = (scene[index] > 1.0).any(axis=0).astype(xp.float32)
     for row, (label, (psf, captures, estimate)) in enumerate(shown.items()):
-        axes[row, 0].imshow(xp.log10(psf + 1e-6), cmap="magma", vmin=-4, vmax=0)
-        axes[row, 0].set_title(f"{label}: PSF (log10)", fontsize=8)
-        axes[row, 1].imshow(xp.clip(captures[index], 0, 1).transpose(1, 2, 0))
-        axes[row, 1].set_title("single clipped capture", fontsize=8)
-        axes[row, 2].imshow(estimate[index].transpose(1, 2, 0))
-        axes[row, 2].set_title(f"reconstruction (mu-law)  {psnr(estimate[index].transpose(1, 2, 0), truth):.2f} dB",
-                               fontsize=8)
-        axes[row, 3].imshow(truth)
-        axes[row, 3].set_title("ground truth HDR (mu-law)", fontsize=8)
+        shown_psf = axes[row, 0].imshow(xp.log10(psf + 1e-6), cmap="magma", vmin=-4, vmax=0)
+        fig.colorbar(shown_psf, ax=axes[row, 0], fraction=0.046, pad=0.04, label="log10 of the energy share")
+        axes[row, 0].set_title(f"{label}: PSF, {psf.shape[0]}x{psf.shape[1]} px", fontsize=8)
+        images = ((xp.clip(captures[index], 0, 1).transpose(1, 2, 0), "single clipped capture"),
+                  (estimate[index].transpose(1, 2, 0),
+                   f"reconstruction (mu-law)  {psnr(estimate[index].transpose(1, 2, 0), truth):.2f} dB"),
+                  (truth, "ground truth HDR (mu-law)"))
+        for ax, (image, title) in zip(axes[row, 1:], images):
+            ax.imshow(image)
+            if saturated.any():
+                ax.contour(saturated, levels=[0.5], colors="cyan", linewidths=0.6)
+            ax.set_title(title, fontsize=8)
         for ax in axes[row]:
             ax.axis("off")
-    fig.tight_layout()
+    fig.text(0.5, 0.005, f"cyan: the saturated regions ({saturated.mean():.1%} of the pixels)", ha="center", fontsize=8)
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
     save_figure(fig, path)
     return path
 
