@@ -29,19 +29,20 @@ from nnci.backend import set_num_threads  # noqa: E402
 from nnci.tasks import hdr  # noqa: E402
 from nnci.tasks.options import numbers, resolve, to_json  # noqa: E402
 
-LEARNED = "learned"
+LEARNED, DOE = "learned", "doe"  # the learned optics, trained beside the fixed PSFs and paired with e = 0
 METRICS = (("tm_psnr", "tone-mapped, all"), ("tm_psnr_saturated", "tone-mapped, saturated"),
            ("sqrt_psnr", "sqrt-linear, all"), ("sqrt_psnr_saturated", "sqrt-linear, saturated"))
 
 
 def settings_of(args: argparse.Namespace, spread: float | str, seed: int) -> dict:
     """The hdr.train overrides of one run (checked by hdr.Config, so a bad value fails before any training);
-    spread "learned" is the learned PSF (softmax, its default start) at the same budget and loss."""
+    spread "learned" is the learned PSF (softmax, its default start), "doe" the height-map DOE seen in three colours
+    (its speckle start), at the same budget and loss."""
     # e = 0 is the delta whatever the shape: one run serves the sweeps of both shapes
     overrides = {"optics": "fixed", "spread": spread, "spread_shape": args.shape if spread else "gaussian",
                  "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes, "seed": seed, "baseline": False}
-    if spread == LEARNED:
-        overrides = {"optics": "learned", "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes,
+    if spread in (LEARNED, DOE):
+        overrides = {"optics": spread, "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes,
                      "seed": seed, "baseline": False}
     for item in args.set:
         key, _, value = item.partition("=")
@@ -77,7 +78,7 @@ def table(runs: dict, args: argparse.Namespace) -> str:
         found = [(seed, runs[(spread, seed)]) for seed in args.seeds if (spread, seed) in runs]
         if not found:
             continue
-        cells = [spread if spread == LEARNED else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
+        cells = [spread if spread in (LEARNED, DOE) else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
         cells += [spread_of([run["scores"][key] for _, run in found]) for key, _ in METRICS]
         paired = [run["scores"]["sqrt_psnr_saturated"] - runs[(0.0, seed)]["scores"]["sqrt_psnr_saturated"]
                   for seed, run in found if (0.0, seed) in runs]
@@ -88,8 +89,8 @@ def table(runs: dict, args: argparse.Namespace) -> str:
 
 
 def sweep(args: argparse.Namespace) -> list:
-    """The spreads, then the learned PSF when asked for."""
-    return list(args.spreads) + ([LEARNED] if args.learned else [])
+    """The spreads, then the learned optics asked for."""
+    return list(args.spreads) + ([LEARNED] if args.learned else []) + ([DOE] if args.doe else [])
 
 
 def main(argv: list | None = None) -> int:
@@ -109,6 +110,8 @@ def main(argv: list | None = None) -> int:
                         help="any other hdr train option for every run, e.g. --set read_noise=0 (repeatable)")
     parser.add_argument("--learned", action="store_true",
                         help="also train the learned PSF (hdr's --optics learned) per seed, paired with e = 0")
+    parser.add_argument("--doe", action="store_true",
+                        help="also train the height-map DOE (hdr's --optics doe) per seed, paired with e = 0")
     parser.add_argument("--threads", type=int, default=1, help="threads for BLAS and the kernels (default 1)")
     parser.add_argument("--fresh", action="store_true", help="train every run again, even those in the JSON")
     parser.add_argument("--out", type=Path, required=True, help="the markdown table")
@@ -117,19 +120,20 @@ def main(argv: list | None = None) -> int:
     set_num_threads(args.threads)
     record = args.runs or args.out.with_suffix(".json")
     done = json.loads(record.read_text())["runs"] if record.exists() and not args.fresh else []
-    runs = {}
+    runs, defaults = {}, to_json(hdr.Config())
     for seed in args.seeds:  # seed by seed: the first pass over the spreads is a complete one-seed sweep
         for spread in sweep(args):
             settings = settings_of(args, spread, seed)
-            previous = [run for run in done if run["settings"] == settings]
+            # runs recorded before an option existed ran with its default
+            previous = [run for run in done if {**defaults, **run["settings"]} == settings]
             if previous:
                 runs[(spread, seed)] = previous[0]
                 continue
-            what = "learned PSF" if spread == LEARNED else f"e = {spread:g}, {args.shape}"
+            what = {LEARNED: "learned PSF", DOE: "height-map DOE"}.get(spread) or f"e = {spread:g}, {args.shape}"
             print(f"{what}, seed {seed}: training ({args.loss} loss, {args.epochs} epochs)", flush=True)
             run = train_and_score(settings)
             runs[(spread, seed)] = run
-            done = [old for old in done if old["settings"] != settings] + [run]
+            done = [old for old in done if {**defaults, **old["settings"]} != settings] + [run]
             temporary = record.with_suffix(".json.tmp")
             temporary.write_text(json.dumps({"command": " ".join(sys.argv), "runs": done}, indent=1))
             os.replace(temporary, record)  # a run never half-written, even when the sweep is stopped

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import skimage.io
 
+import nnci
 from nnci.cli import main
 from nnci.io import write_image
 from nnci.serialization import load_safetensors
@@ -208,6 +209,27 @@ def test_hdr_with_a_diffractive_phase_plate(tmp_path, capsys):
                                "--out", str(tmp_path)])
     assert result["optics"] == "diffractive" and "ideal lens + U-Net" not in result["baselines"]
     assert "note" in result
+
+
+def test_hdr_with_a_height_map_doe_seen_in_three_colours(tmp_path, capsys):
+    from nnci.tasks import hdr
+    out = tmp_path / "doe"
+    assert main(["hdr", "train", "--out", str(out), "--optics", "doe", "--speckle", "0.1", "--smoothness", "10",
+                 "--loss", "sqrt-linear", "--optics-warmup", "0", "--no-baseline", "--count", "32", "--epochs", "2",
+                 "--width", "4", "--psf-size", "9", "--patch", "32", "--quiet"]) == 0
+    model = hdr.load(out / "model.safetensors")
+    nnci.manual_seed(0)  # the run's seed: build draws the same speckle the run began from
+    start = hdr.build({**model.task_config})
+    assert model.optics.height.shape == (60, 60) and model.optics().shape == (3, 9, 9)
+    moved = np.abs(model.optics.height.detach().numpy() - start.optics.height.detach().numpy()).max()
+    assert 0 < moved < 0.05  # 4 Adam steps at lr 2e-3 from that start (the speckle itself has sd 0.1 um)
+    capsys.readouterr()
+    result = run_json(capsys, ["hdr", "eval", "--weights", str(out / "model.safetensors"), "--json",
+                               "--out", str(tmp_path)])
+    assert result["optics"] == "doe" and (tmp_path / "hdr.png").exists()
+    with pytest.raises(hdr.UserError, match="--smoothness 1: .* --optics doe .got --optics learned"):
+        hdr.train(out=tmp_path / "refused", optics="learned", smoothness=1, epochs=1, count=4, progress=False)
+    assert not (tmp_path / "refused").exists()
 
 
 def test_hdr_with_a_fixed_psf_and_the_sqrt_linear_loss(tmp_path, capsys):

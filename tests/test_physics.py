@@ -6,7 +6,8 @@ import pytest
 import nnci
 from nnci.data import load_photo
 from nnci.metrics import psnr
-from nnci.physics import (BayerMosaic, Blur, Denoising, DiffractivePSF, FixedPSF, GaussianNoise, IdealLens,
+from nnci.physics import (BayerMosaic, Blur, Denoising, DiffractivePSF, FixedPSF, GaussianNoise, HeightMapDOE,
+                          IdealLens,
                           LearnablePSF, PoissonGaussianNoise, RawCamera, capture, classical_isp, dot_product_test,
                           demosaic_bilinear, hdr_scene, inverse_tone_map, mosaic, normalise, pack, sensor, tone_map,
                           unprocess)
@@ -103,6 +104,74 @@ def test_zero_phase_plate_is_the_diffraction_limited_spot():
     assert 0.1 < psf[7, 7] < 0.5  # spread over a few pixels, not a delta
     with pytest.raises(ValueError, match="odd"):
         LearnablePSF(8)
+
+
+def doe_psf_in_torch(doe, height):
+    """The DOE's PSFs computed in torch with complex numbers, from the formula in HeightMapDOE's docstring."""
+    import torch
+    aperture = torch.tensor(doe.aperture.numpy(), dtype=torch.float64)
+    pupil, fine = height.shape[0], doe.size * doe.oversample
+    out = []
+    for wavelength, grid in zip(doe.WAVELENGTHS, doe.grids):
+        n = 1.4580 + 0.00354 / wavelength ** 2
+        field = aperture * torch.exp(1j * 2 * np.pi * (n - 1) * height / wavelength)
+        if grid >= pupil:
+            before = (grid - pupil) // 2
+            placed = torch.zeros(grid, grid, dtype=field.dtype)
+            placed[before:before + pupil, before:before + pupil] = field
+        else:
+            start = (pupil - grid) // 2
+            placed = field[start:start + grid, start:start + grid]
+        intensity = torch.fft.fftshift(torch.fft.fft2(placed)).abs() ** 2
+        start = grid // 2 - fine // 2
+        crop = intensity[start:start + fine, start:start + fine]
+        pixels = crop.reshape(doe.size, doe.oversample, doe.size, doe.oversample).sum((1, 3))
+        out.append(pixels / pixels.sum())
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("size, oversample, seed", [(9, 3, 0), (7, 1, 1), (11, 3, 2)])
+def test_doe_psf_and_its_height_gradient_match_torch(size, oversample, seed):
+    import torch
+    nnci.manual_seed(seed)
+    doe = HeightMapDOE(size, speckle=0.1, oversample=oversample)
+    psf = doe()
+    weights = np.random.default_rng(seed).standard_normal(psf.shape)
+    (psf * nnci.tensor(weights.astype(np.float32))).sum().backward()
+    height = torch.tensor(doe.height.detach().numpy().astype(np.float64), requires_grad=True)
+    expected = doe_psf_in_torch(doe, height)
+    (expected * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(psf.detach().numpy(), expected.detach().numpy(), atol=2e-6)
+    scale = np.abs(height.grad.numpy()).max()
+    np.testing.assert_allclose(doe.height.grad.numpy(), height.grad.numpy(), atol=1e-3 * scale)
+
+
+def test_flat_doe_is_an_airy_spot_per_colour_wider_for_longer_waves():
+    psf = HeightMapDOE(15, speckle=0.0)().detach().numpy()
+    assert psf.shape == (3, 15, 15)
+    np.testing.assert_allclose(psf.sum(axis=(1, 2)), 1, atol=1e-6)
+    for colour in psf:
+        assert np.unravel_index(colour.argmax(), colour.shape) == (7, 7)
+        np.testing.assert_allclose(colour, colour[::-1, ::-1], atol=1e-7)
+        np.testing.assert_allclose(colour, colour.T, atol=1e-7)
+    red, green, blue = psf[:, 7, 7]
+    assert red < green < blue < 1  # diffraction spreads red (640 nm) most, blue (460 nm) least
+    speckled = HeightMapDOE(15, speckle=0.1)().detach().numpy()
+    assert (speckled[:, 7, 7] < psf[:, 7, 7]).all() and (speckled[:, 0, 0] > psf[:, 0, 0]).all()
+
+
+def test_doe_penalty_is_the_mean_squared_height_step_inside_the_aperture():
+    doe = HeightMapDOE(9, speckle=0.0)
+    assert doe.penalty().item() == 0
+    ramp = np.add.outer(np.arange(doe.height.shape[0]), np.zeros(doe.height.shape[0])).astype(np.float32) * 0.01
+    doe.height.data = nnci.tensor(ramp)
+    inside = doe.aperture.numpy()
+    vertical_pairs = (inside[1:] * inside[:-1]).sum()
+    assert doe.penalty().item() == pytest.approx(1e-4 * vertical_pairs / inside.sum(), rel=1e-5)
+    for bad, message in [(dict(oversample=2), "oversample must be odd"), (dict(speckle=-1), "speckle"),
+                         (dict(size=8), "odd")]:
+        with pytest.raises(ValueError, match=message):
+            HeightMapDOE(**{"size": 9, **bad})
 
 
 def test_hdr_scene_and_sensor():

@@ -1,7 +1,8 @@
-"""Point spread functions as modules: an ideal lens, a freely learnable PSF and a diffractive optical element.
+"""Point spread functions as modules: an ideal lens, a freely learnable PSF and diffractive optical elements.
 
-Each forward() returns a (size, size) PSF that is nonnegative and sums to one by construction, so no
-projection step is needed during training: the parametrisation itself keeps the optics physical.
+Each forward() returns a (size, size) PSF, or (3, size, size) for optics that differ per colour, that is
+nonnegative and sums to one (per colour) by construction, so no projection step is needed during training:
+the parametrisation itself keeps the optics physical.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ..backend import generator, xp
 from ..nn.module import Module, Parameter
 from ..ops.activation import softmax
 from ..ops.fft import abs_squared, complex_exp, fft2
+from ..ops.shape import pad, stack
 from ..creation import as_tensor
 from ..tensor import Tensor
 
@@ -133,3 +135,76 @@ class DiffractivePSF(Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, pupil grid={self.phase.shape[0]}"
+
+
+class HeightMapDOE(Module):
+    """A diffractive optical element seen at three wavelengths (R, G, B): a height map h (micrometres) over a
+    circular aperture. At wavelength l the plate delays the light by phase 2 pi (n(l) - 1) h / l, and the PSF is
+    the Fraunhofer pattern |FFT(aperture e^(i phase))|^2 (Goodman, Introduction to Fourier Optics, ch. 4).
+
+    Sampling: the pupil is zero-padded to a grid in proportion to l (the nearest even size), so one sensor pixel
+    spans the same angle at every wavelength and longer waves spread wider. Each sensor pixel integrates
+    `oversample` x `oversample` samples of the pattern, and the aperture spans half the green grid, so a flat
+    plate gives an Airy disc whose first dark ring is 2.44 / oversample pixels from the centre. Each colour's
+    PSF is the centre size x size crop, normalised: forward() is (3, size, size).
+    n(l) is fused silica's, Cauchy's A + B / l^2 with A = 1.4580, B = 0.00354 um^2.
+    The start is a speckle: heights drawn N(0, speckle) um, which scatter a little light over the whole window
+    instead of starting at the flat plate, a stationary point of the PSF in h."""
+
+    WAVELENGTHS = (0.640, 0.550, 0.460)  # micrometres: R, G, B
+    CAUCHY = (1.4580, 0.00354)
+
+    def __init__(self, size: int = 23, speckle: float = 0.05, oversample: int = 3) -> None:
+        super().__init__()
+        self.size = _check_size(size, "HeightMapDOE")
+        if oversample < 1 or oversample % 2 == 0:
+            raise ValueError(f"HeightMapDOE: oversample must be odd and positive (a pixel centred on a sample), "
+                             f"got {oversample}")
+        if speckle < 0:
+            raise ValueError(f"HeightMapDOE: speckle (the starting heights' standard deviation) must be >= 0, "
+                             f"got {speckle}")
+        self.speckle, self.oversample = float(speckle), oversample
+        pupil = 2 * oversample * (size + 1)  # samples across the green grid
+        rows, cols = xp.mgrid[:pupil, :pupil] - (pupil - 1) / 2
+        self.register_buffer("aperture", as_tensor((rows ** 2 + cols ** 2 <= (pupil / 4) ** 2).astype(xp.float32)))
+        reference = self.WAVELENGTHS[1]
+        self.grids = tuple(2 * max(int(round(pupil * wavelength / reference / 2)), (pupil // 4) + 1)
+                           for wavelength in self.WAVELENGTHS)
+        self.height = Parameter(generator().normal(0.0, speckle, (pupil, pupil)).astype(xp.float32))
+
+    def refractive_index(self, wavelength: float) -> float:
+        """n(l) = A + B / l^2 (fused silica, l in micrometres)"""
+        return self.CAUCHY[0] + self.CAUCHY[1] / wavelength ** 2
+
+    def forward(self) -> Tensor:
+        pupil, fine = self.height.shape[0], self.size * self.oversample
+        psfs = []
+        for wavelength, grid in zip(self.WAVELENGTHS, self.grids):
+            phase = self.height * (2 * xp.pi * (self.refractive_index(wavelength) - 1) / wavelength)
+            field = complex_exp(phase, self.aperture)
+            if grid >= pupil:  # zero-pad around the pupil; the pair axis (last) is left as it is
+                before = (grid - pupil) // 2
+                field = pad(field, (0, 0, before, grid - pupil - before, before, grid - pupil - before))
+            else:  # a smaller grid drops only zeros: the aperture spans half the green grid
+                start = (pupil - grid) // 2
+                field = field[start:start + grid, start:start + grid]
+            # (-1)^(m+n) moves the spectrum's origin to the grid centre (an fftshift by modulation)
+            shift = (1 - 2 * (xp.add.outer(xp.arange(grid), xp.arange(grid)) % 2)).astype(xp.float32)
+            intensity = abs_squared(fft2(field * as_tensor(shift[..., None])))
+            start = grid // 2 - fine // 2
+            crop = intensity[start:start + fine, start:start + fine]
+            pixels = crop.reshape(self.size, self.oversample, self.size, self.oversample).sum(3).sum(1)
+            psfs.append(pixels / pixels.sum())
+        return stack(psfs, 0)
+
+    def penalty(self) -> Tensor:
+        """Manufacturability: the mean squared height step between neighbouring samples inside the aperture
+        (um^2), small for a smooth plate that a lithographic process can make."""
+        inside = self.aperture
+        rows = (self.height[1:, :] - self.height[:-1, :]) * inside[1:, :] * inside[:-1, :]
+        cols = (self.height[:, 1:] - self.height[:, :-1]) * inside[:, 1:] * inside[:, :-1]
+        return ((rows * rows).sum() + (cols * cols).sum()) / inside.sum()
+
+    def extra_repr(self) -> str:
+        return (f"size={self.size}, wavelengths={self.WAVELENGTHS} um, pupil grid={self.height.shape[0]}, "
+                f"oversample={self.oversample}, speckle={self.speckle:g} um")

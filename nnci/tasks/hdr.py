@@ -27,7 +27,7 @@ from ..data import DataLoader, TensorDataset, load_photos, random_patches
 from ..metrics import psnr
 from ..models import UNet
 from ..nn import functional as F
-from ..physics import (DiffractivePSF, FixedPSF, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map,
+from ..physics import (DiffractivePSF, FixedPSF, HeightMapDOE, IdealLens, LearnablePSF, hdr_scene, inverse_tone_map,
                        inverse_tone_map_tensor, sensor, sqrt_linear_loss, sqrt_linear_psnr, tone_map)
 from ..optim import Adam
 from ..optim.lr_scheduler import LambdaLR
@@ -40,11 +40,11 @@ from .common import (WEIGHTS, add_eval_arguments, add_run_command, add_train_com
                      load_model, open_run, output_of_this_rank, output_paths, picture_dir, report, share_of_work,
                      shipped_weights, weights_or_shipped)
 from .options import (LEARNING_RATE, SEED, BadValue, Settings, UserError, choice, epochs_option, integer,
-                      minutes_option, number, option)
+                      minutes_option, number, option, resolve)
 
 NAME = "hdr"
 HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end to end, against an ideal lens"
-OPTICS = ("learned", "diffractive", "ideal", "fixed")
+OPTICS = ("learned", "diffractive", "ideal", "fixed", "doe")
 LOSSES = ("tone-mapped", "sqrt-linear")
 BASELINE_DIR = "ideal-lens"
 SHIPPED = {"learned": "hdr_learned_psf.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
@@ -64,7 +64,8 @@ class Config(Settings):
     epochs: int = epochs_option(30)
     minutes: float = minutes_option(15)
     optics: str = option("learned", choice(*OPTICS),
-                         "learned: free PSF (softmax); diffractive: phase plate; ideal: delta PSF; fixed: "
+                         "learned: free PSF (softmax); diffractive: phase plate at one wavelength; doe: height map "
+                         "seen at R, G and B wavelengths (a PSF per colour); ideal: delta PSF; fixed: "
                          "(1 - spread) delta + spread x (--spread-shape), never trained")
     baseline: bool = option(True, help="skip training the ideal-lens baseline (into DIR/ideal-lens) after the optics",
                             cli="--no-baseline")
@@ -76,6 +77,10 @@ class Config(Settings):
     spread_shape: str = option("gaussian", choice(*FixedPSF.SHAPES),
                                "with --optics fixed: where that energy goes: a wide Gaussian (sigma = PSF side / 6) "
                                "or even streaks along the rows, columns and diagonals through the centre")
+    speckle: float = option(0.05, number(0, 1), "with --optics doe: standard deviation of the starting heights "
+                            "(micrometres; 0: a flat plate)")
+    smoothness: float = option(0.0, number(0, 1e6), "with --optics doe: weight of the manufacturability penalty, "
+                               "the mean squared height step between neighbouring samples (um^2), in the loss")
     loss: str = option("tone-mapped", choice(*LOSSES),
                        "tone-mapped: L1 on mu-law values; sqrt-linear: RMSE of the square roots of linear HDR "
                        "(Metzler et al.'s loss)")
@@ -97,7 +102,7 @@ class DeepOpticsHDR(nn.Module):
 
     def __init__(self, optics: str = "learned", psf_size: int = 23, depth: int = 3, base_width: int = 16,
                  read_noise: float = 0.01, peak: float = 64.0, psf_init: str = "streaks", spread: float = 0.03,
-                 spread_shape: str = "gaussian") -> None:
+                 spread_shape: str = "gaussian", speckle: float = 0.05) -> None:
         super().__init__()
         if optics not in OPTICS:
             raise ValueError(f"DeepOpticsHDR: optics must be one of {OPTICS}, got {optics!r}")
@@ -105,6 +110,8 @@ class DeepOpticsHDR(nn.Module):
             self.optics = LearnablePSF(psf_size, init=psf_init)
         elif optics == "fixed":
             self.optics = FixedPSF(psf_size, spread, spread_shape)
+        elif optics == "doe":
+            self.optics = HeightMapDOE(psf_size, speckle)
         else:
             self.optics = DiffractivePSF(psf_size) if optics == "diffractive" else IdealLens(psf_size)
         self.decoder = UNet(3, 3, depth=depth, base_width=base_width)
@@ -127,7 +134,7 @@ def build(config: dict) -> DeepOpticsHDR:
     config.setdefault("input_size", config.get("patch", 64))
     return DeepOpticsHDR(config["optics"], config["psf_size"], config["depth"], config["width"], config["read_noise"],
                          config["peak"], config.get("psf_init", "halo"), config.get("spread", 0.0),
-                         config.get("spread_shape", "gaussian"))
+                         config.get("spread_shape", "gaussian"), config.get("speckle", 0.05))
 
 
 def scenes(images: list, size: int, count: int, seed: int, peak: float) -> xp.ndarray:
@@ -159,7 +166,8 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
     manual_seed(args.seed)
     config = {"optics": optics, "psf_size": args.psf_size, "depth": 3, "width": args.width,
               "read_noise": args.read_noise, "peak": args.peak, "patch": args.patch, "psf_init": args.psf_init,
-              "spread": args.spread, "spread_shape": args.spread_shape, "optics_lr": args.optics_lr,
+              "spread": args.spread, "spread_shape": args.spread_shape, "speckle": args.speckle,
+              "smoothness": args.smoothness, "optics_lr": args.optics_lr,
               "optics_warmup": args.epochs // 2 if args.optics_warmup is None else args.optics_warmup,
               "input_channels": 3, "input_size": args.patch}
     images = list(load_photos("train", gray=False).values())
@@ -187,8 +195,12 @@ def train_one(args: Config, out: Path | None, optics: str, resume: bool, progres
         (scene,) = batch
         estimate = model(model.capture(scene))
         if args.loss == "sqrt-linear":
-            return sqrt_linear_loss(inverse_tone_map_tensor(estimate, args.peak), scene, args.peak)
-        return F.l1_loss(estimate, tone_map(scene, args.peak))
+            loss = sqrt_linear_loss(inverse_tone_map_tensor(estimate, args.peak), scene, args.peak)
+        else:
+            loss = F.l1_loss(estimate, tone_map(scene, args.peak))
+        if args.smoothness and hasattr(model.optics, "penalty"):
+            loss = loss + args.smoothness * model.optics.penalty()
+        return loss
 
     def evaluate(model):
         result = scores(model, val_scenes)
@@ -215,6 +227,10 @@ def train(config: Config | None = None, out: str | Path | None = None, *, resume
             if (baseline_dir / name).exists():
                 raise UserError(f"{baseline_dir / name} already exists (the ideal-lens baseline of an earlier run); "
                                 "use --force to start over or --resume to continue")
+    planned = resolve(Config, config, overrides) if not resume else None
+    if planned is not None and planned.smoothness and planned.optics != "doe":  # checked before any file is written
+        raise UserError(f"--smoothness {planned.smoothness:g}: the manufacturability penalty is of a height map, "
+                        f"--optics doe (got --optics {planned.optics})")
     args = open_run(NAME, Config, config, overrides, out, resume, force)
     out = output_of_this_rank(out)
     baseline_dir = out / BASELINE_DIR if out is not None else None
@@ -316,11 +332,11 @@ def evaluate(model: DeepOpticsHDR | None = None, *, ideal: DeepOpticsHDR | None 
     names, scene = held_out_scenes(config["peak"])
     captures, estimate = reconstruct(model, scene)
     result: dict = {"model": scores(model, scene, estimate), "baselines": {}, "optics": config["optics"]}
-    shown = {f"{config['optics']} optics": (model.optics().detach().numpy(), captures, estimate)}
+    shown = {f"{config['optics']} optics": (model.optics().detach().numpy(), captures, estimate, _height_map(model))}
     if config["optics"] != "ideal" and ideal is not None:
         ideal_captures, ideal_estimate = reconstruct(ideal, scene)
         result["baselines"]["ideal lens + U-Net"] = scores(ideal, scene, ideal_estimate)
-        shown["ideal lens"] = (ideal.optics().detach().numpy(), ideal_captures, ideal_estimate)
+        shown["ideal lens"] = (ideal.optics().detach().numpy(), ideal_captures, ideal_estimate, None)
     elif config["optics"] != "ideal":
         result["note"] = (f"no ideal-lens model ({BASELINE_DIR}/ beside the weights): train without --no-baseline, "
                           "or pass --ideal")
@@ -333,22 +349,44 @@ def evaluate(model: DeepOpticsHDR | None = None, *, ideal: DeepOpticsHDR | None 
     return result
 
 
+def _height_map(model: DeepOpticsHDR) -> xp.ndarray | None:
+    """The optics' height map in micrometres, NaN outside the aperture; None for optics without one."""
+    optics = model.optics
+    if not hasattr(optics, "height"):
+        return None
+    return xp.where(optics.aperture.numpy() > 0, optics.height.detach().numpy(), xp.nan)
+
+
 def write_pictures(path: Path, shown: dict, scene: xp.ndarray, peak: float, index: int = 3) -> Path:
-    """Per optics: the PSF (log10, with its colour bar), the capture and the reconstruction; and the ground truth.
-    The saturated regions (scene > 1 in any channel) are outlined in cyan on every image."""
+    """Per optics: its height map (for a DOE), the PSF (log10, with its colour bar; a PSF per colour shown as
+    RGB), the capture and the reconstruction; and the ground truth. The saturated regions (scene > 1 in any
+    channel) are outlined in cyan on every image."""
     plt = pyplot()
-    fig, axes = plt.subplots(len(shown), 4, figsize=(12.6, 3.1 * len(shown)), squeeze=False)
+    with_height = any(height is not None for *_, height in shown.values())
+    first = 1 if with_height else 0
+    fig, axes = plt.subplots(len(shown), 4 + first, figsize=(12.6 + 3.2 * first, 3.1 * len(shown)), squeeze=False)
     truth = tone_map(scene[index], peak).transpose(1, 2, 0)
     saturated = (scene[index] > 1.0).any(axis=0).astype(xp.float32)
-    for row, (label, (psf, captures, estimate)) in enumerate(shown.items()):
-        shown_psf = axes[row, 0].imshow(xp.log10(psf + 1e-6), cmap="magma", vmin=-4, vmax=0)
-        fig.colorbar(shown_psf, ax=axes[row, 0], fraction=0.046, pad=0.04, label="log10 of the energy share")
-        axes[row, 0].set_title(f"{label}: PSF, {psf.shape[0]}x{psf.shape[1]} px", fontsize=8)
+    for row, (label, (psf, captures, estimate, height)) in enumerate(shown.items()):
+        if height is not None:
+            drawn = axes[row, 0].imshow(height, cmap="viridis")
+            fig.colorbar(drawn, ax=axes[row, 0], fraction=0.046, pad=0.04, label="height (um)")
+            axes[row, 0].set_title(f"{label}: height map", fontsize=8)
+        log_psf = xp.log10(psf + 1e-6)
+        if psf.ndim == 3:  # one PSF per colour: R, G and B as the channels of one picture
+            axes[row, first].imshow(xp.clip((log_psf + 4) / 4, 0, 1).transpose(1, 2, 0))
+            drawn = plt.cm.ScalarMappable(plt.Normalize(-4, 0), cmap="gray")
+            bar_label, side = "log10 of the energy share, per colour", psf.shape[1:]
+        else:
+            drawn = axes[row, first].imshow(log_psf, cmap="magma", vmin=-4, vmax=0)
+            bar_label, side = "log10 of the energy share", psf.shape
+        fig.colorbar(drawn, ax=axes[row, first], fraction=0.046, pad=0.04, label=bar_label)
+        axes[row, first].set_title(f"{label}: PSF, {side[0]}x{side[1]} px", fontsize=8)
         images = ((xp.clip(captures[index], 0, 1).transpose(1, 2, 0), "single clipped capture"),
                   (estimate[index].transpose(1, 2, 0),
                    f"reconstruction (mu-law)  {psnr(estimate[index].transpose(1, 2, 0), truth):.2f} dB"),
                   (truth, "ground truth HDR (mu-law)"))
-        for ax, (image, title) in zip(axes[row, 1:], images):
+        for ax, (image, title) in zip(axes[row, first + 1:], images):
             ax.imshow(image)
             if saturated.any():
                 ax.contour(saturated, levels=[0.5], colors="cyan", linewidths=0.6)
