@@ -1,0 +1,66 @@
+"""A/B of bench.py's training rows: the default (grid strategy, BLAS on 2 threads) against Winograd in training
+with BLAS limited to one thread during the step, and the grid strategy on one BLAS thread, beside torch.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/winograd_training_ab.py [NAME_PART ...]
+
+Blocks of 5 steps per mode after a pause, the modes alternating for 3 rounds, median per mode (as bench.py
+times). Run it on an idle machine.
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from bench import SETTLE_S, WORKLOADS  # noqa: E402
+from nnci.ops import conv  # noqa: E402
+
+TRAINING_ROWS = ["dncnn17_train_b16_40x40", "unet4_fwd_bwd_1x4x128x128", "vgg_train_b64_3x32x32",
+                 "small_cnn_train_b64_28x28"]
+
+
+def modes_of(name: str) -> dict:
+    nnci_step, torch_step = WORKLOADS[name]("nnci"), WORKLOADS[name]("torch")
+
+    def mode(winograd: bool, one_blas_thread: bool):
+        def step():
+            conv.WINOGRAD_IN_TRAINING = winograd
+            try:
+                if one_blas_thread:
+                    with threadpool_limits(1, user_api="blas"):
+                        nnci_step()
+                else:
+                    nnci_step()
+            finally:
+                conv.WINOGRAD_IN_TRAINING = False
+        return step
+    return {"grid": mode(False, False), "winograd_blas1": mode(True, True), "grid_blas1": mode(False, True),
+            "torch": torch_step}
+
+
+def main() -> None:
+    names = [n for n in WORKLOADS if any(part in n for part in sys.argv[1:])] or TRAINING_ROWS
+    for name in names:
+        modes = modes_of(name)
+        for step in modes.values():  # warm-up: compilation, allocator
+            step()
+            step()
+        times: dict = {mode: [] for mode in modes}
+        for _ in range(3):
+            for mode, step in modes.items():
+                time.sleep(SETTLE_S)
+                for _ in range(5):
+                    start = time.perf_counter()
+                    step()
+                    times[mode].append(time.perf_counter() - start)
+        median = {mode: statistics.median(values) for mode, values in times.items()}
+        print(name, "  ".join(f"{mode} {median[mode] * 1e3:.0f} ms" for mode in modes), "| torch / nnci:",
+              "  ".join(f"{mode} {median['torch'] / median[mode]:.2f}" for mode in modes if mode != "torch"),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
