@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from threadpoolctl import threadpool_limits  # noqa: E402
+from threadpoolctl import ThreadpoolController  # noqa: E402
 
 from bench import SETTLE_S, WORKLOADS  # noqa: E402
 from nnci.ops import conv  # noqa: E402
@@ -22,20 +22,24 @@ TRAINING_ROWS = ["dncnn17_train_b16_40x40", "unet4_fwd_bwd_1x4x128x128", "vgg_tr
                  "small_cnn_train_b64_28x28"]
 
 
+BLAS = ThreadpoolController()  # found once: limiting through it costs no library scan per step
+
+
 def modes_of(name: str) -> dict:
+    """The zero-argument step of each mode for workload `name`: nnci in three settings and torch."""
     nnci_step, torch_step = WORKLOADS[name]("nnci"), WORKLOADS[name]("torch")
 
     def mode(winograd: bool, one_blas_thread: bool):
         def step():
-            conv.WINOGRAD_IN_TRAINING = winograd
+            before, conv.WINOGRAD_IN_TRAINING = conv.WINOGRAD_IN_TRAINING, winograd
             try:
                 if one_blas_thread:
-                    with threadpool_limits(1, user_api="blas"):
+                    with BLAS.limit(limits=1, user_api="blas"):
                         nnci_step()
                 else:
                     nnci_step()
             finally:
-                conv.WINOGRAD_IN_TRAINING = False
+                conv.WINOGRAD_IN_TRAINING = before
         return step
     return {"grid": mode(False, False), "winograd_blas1": mode(True, True), "grid_blas1": mode(False, True),
             "torch": torch_step}

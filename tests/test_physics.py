@@ -147,6 +147,7 @@ def test_doe_psf_and_its_height_gradient_match_torch(size, oversample, seed):
 
 
 def test_flat_doe_is_an_airy_spot_per_colour_wider_for_longer_waves():
+    assert HeightMapDOE(23).grids == (168, 144, 120)  # 144 samples in green, scaled by 640/550 and 460/550
     psf = HeightMapDOE(15, speckle=0.0)().detach().numpy()
     assert psf.shape == (3, 15, 15)
     np.testing.assert_allclose(psf.sum(axis=(1, 2)), 1, atol=1e-6)
@@ -160,7 +161,7 @@ def test_flat_doe_is_an_airy_spot_per_colour_wider_for_longer_waves():
     assert (speckled[:, 7, 7] < psf[:, 7, 7]).all() and (speckled[:, 0, 0] > psf[:, 0, 0]).all()
 
 
-def test_doe_penalty_is_the_mean_squared_height_step_inside_the_aperture():
+def test_doe_penalty_is_the_mean_squared_height_gradient_over_the_aperture():
     doe = HeightMapDOE(9, speckle=0.0)
     assert doe.penalty().item() == 0
     ramp = np.add.outer(np.arange(doe.height.shape[0]), np.zeros(doe.height.shape[0])).astype(np.float32) * 0.01

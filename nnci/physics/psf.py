@@ -145,11 +145,12 @@ class HeightMapDOE(Module):
     Sampling: the pupil is zero-padded to a grid in proportion to l (the nearest even size), so one sensor pixel
     spans the same angle at every wavelength and longer waves spread wider. Each sensor pixel integrates
     `oversample` x `oversample` samples of the pattern, and the aperture spans half the green grid, so a flat
-    plate gives an Airy disc whose first dark ring is 2.44 / oversample pixels from the centre. Each colour's
+    plate gives an Airy disc whose first dark ring is 2.44 / oversample pixels from the centre in green (times
+    l / 0.55 um for red and blue). Each colour's
     PSF is the centre size x size crop, normalised: forward() is (3, size, size).
     n(l) is fused silica's, Cauchy's A + B / l^2 with A = 1.4580, B = 0.00354 um^2.
-    The start is a speckle: heights drawn N(0, speckle) um, which scatter a little light over the whole window
-    instead of starting at the flat plate, a stationary point of the PSF in h."""
+    The start is a speckle: heights drawn N(0, speckle) um, which scatter a little light over the whole window;
+    from a flat plate, even (point-symmetric) height changes would move the PSF only at second order."""
 
     WAVELENGTHS = (0.640, 0.550, 0.460)  # micrometres: R, G, B
     CAUCHY = (1.4580, 0.00354)
@@ -177,6 +178,7 @@ class HeightMapDOE(Module):
         return self.CAUCHY[0] + self.CAUCHY[1] / wavelength ** 2
 
     def forward(self) -> Tensor:
+        """(3, size, size): per wavelength, |FFT(pad(aperture e^(i 2 pi (n - 1) h / l)))|^2, binned, normalised"""
         pupil, fine = self.height.shape[0], self.size * self.oversample
         psfs = []
         for wavelength, grid in zip(self.WAVELENGTHS, self.grids):
@@ -198,8 +200,8 @@ class HeightMapDOE(Module):
         return stack(psfs, 0)
 
     def penalty(self) -> Tensor:
-        """Manufacturability: the mean squared height step between neighbouring samples inside the aperture
-        (um^2), small for a smooth plate that a lithographic process can make."""
+        """Manufacturability: sum over neighbouring pairs i~j inside the aperture of (h_i - h_j)^2, divided by the
+        samples inside (um^2): the mean squared height gradient, small for a plate lithography can make."""
         inside = self.aperture
         rows = (self.height[1:, :] - self.height[:-1, :]) * inside[1:, :] * inside[:-1, :]
         cols = (self.height[:, 1:] - self.height[:, :-1]) * inside[:, 1:] * inside[:, :-1]

@@ -79,8 +79,8 @@ class Config(Settings):
                                "or even streaks along the rows, columns and diagonals through the centre")
     speckle: float = option(0.05, number(0, 1), "with --optics doe: standard deviation of the starting heights "
                             "(micrometres; 0: a flat plate)")
-    smoothness: float = option(0.0, number(0, 1e6), "with --optics doe: weight of the manufacturability penalty, "
-                               "the mean squared height step between neighbouring samples (um^2), in the loss")
+    smoothness: float = option(0.0, number(0, 1e6), "with --optics doe: weight in the loss of the manufacturability "
+                               "penalty, the mean squared height gradient over the aperture (um^2)")
     loss: str = option("tone-mapped", choice(*LOSSES),
                        "tone-mapped: L1 on mu-law values; sqrt-linear: RMSE of the square roots of linear HDR "
                        "(Metzler et al.'s loss)")
