@@ -57,7 +57,7 @@ def draw(curves: list, path: Path, key: str = "psnr_sigma25") -> Path:
                 label=f"{curve['label']} (its validation crops, seed {curve['seed']})")
     ax.set_xlabel("training minutes (one thread, 2-core machine)")
     ax.set_ylabel(f"validation PSNR, {key.replace('psnr_sigma', 'sigma ')} (dB)")
-    ax.set_title("Blind FFDNet: validation PSNR on crops of the training photos", fontsize=10)
+    ax.set_title("Blind FFDNets: validation PSNR on crops of the training photos", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -320,16 +320,27 @@ def test_shipped_weights_denoise_the_demo_photo(tmp_path, capsys):
     assert info["channels"] == 3 and image.shape[1] > image.shape[0]
 
 
-def test_shipped_gray_model_denoises_a_colour_photo_channel_by_channel(tmp_path, capsys):
+def test_run_takes_the_colour_model_for_rgb_and_the_gray_one_for_gray_images(tmp_path, capsys):
     from nnci.data import load_photo
     from nnci.metrics import psnr
     clean = load_photo("coffee", gray=False)[:96, :128]
     noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape), 0, 1)
-    skimage.io.imsave(tmp_path / "noisy.png", (noisy * 255).round().astype(np.uint8), check_contrast=False)
-    assert main(["denoise", "run", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "clean.png")]) == 0
+    folder = tmp_path / "in"
+    folder.mkdir()
+    skimage.io.imsave(folder / "rgb.png", (noisy * 255).round().astype(np.uint8), check_contrast=False)
+    skimage.io.imsave(folder / "gray.png", (noisy[..., 1] * 255).round().astype(np.uint8), check_contrast=False)
+    assert main(["denoise", "run", str(folder), "-o", str(tmp_path / "out"), "--sigma", "25"]) == 0
+    lines = {line.split(" -> ")[0].rsplit("/", 1)[-1]: line for line in capsys.readouterr().out.splitlines()}
+    assert f"weights {SHIPPED['color']}" in lines["rgb.png"] and "each of R, G, B" not in lines["rgb.png"]
+    assert f"weights {SHIPPED['blind']}" not in lines["rgb.png"] and "weights dncnn_gray_sigma25" in lines["gray.png"]
+    colour = skimage.io.imread(tmp_path / "out" / "rgb_denoised.png") / 255.0
+    assert colour.shape == clean.shape and psnr(colour, clean) > psnr(noisy, clean) + 4
+    # a gray model given with --weights still denoises R, G and B one by one
+    assert main(["denoise", "run", str(folder / "rgb.png"), "-o", str(tmp_path / "gray_model.png"), "--sigma", "25",
+                 "--weights", str(shipped_weights("blind"))]) == 0
     assert "each of R, G, B" in capsys.readouterr().out
-    result = skimage.io.imread(tmp_path / "clean.png") / 255.0
-    assert result.shape == clean.shape and psnr(result, clean) > psnr(noisy, clean) + 4
+    per_channel = skimage.io.imread(tmp_path / "gray_model.png") / 255.0
+    assert psnr(per_channel, clean) > psnr(noisy, clean) + 4
 
 
 def test_self_ensemble_undoes_each_symmetry_and_helps_the_shipped_model(tmp_path, capsys):

@@ -45,7 +45,7 @@ FFDNET_BLIND_RANGE = (0.0, 75.0)  # FFDNet (Zhang et al. 2018)
 # whose margins are recomputed) and hold a 12 MP gray photo to 435 MB peak (388 MB with 256): benchmarks/README.md.
 DEFAULT_TILE = 512
 SHIPPED = {"sigma25": "dncnn_gray_sigma25.safetensors", "blind": "ffdnet_gray_blind.safetensors",
-           "dncnn_blind": "dncnn_gray_blind.safetensors"}
+           "color": "ffdnet_color_blind.safetensors", "dncnn_blind": "dncnn_gray_blind.safetensors"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
@@ -97,7 +97,8 @@ def receptive_radius(model: Any) -> int:
 
 def shipped_weights(kind: str) -> Path:
     """Path of a pretrained model inside the package: 'sigma25' (DnCNN-S), 'blind' (FFDNet, the default for any
-    other or unknown sigma) or 'dncnn_blind' (the earlier blind DnCNN-B)."""
+    other or unknown sigma), 'color' (the colour FFDNet, the default for RGB images at any sigma) or
+    'dncnn_blind' (the earlier blind DnCNN-B)."""
     return common_shipped_weights(SHIPPED[kind])
 
 
@@ -171,11 +172,17 @@ def from_chw(image: Any) -> Any:
     return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
 
 
-def load(weights: str | Path | None = None, sigma: float | None = None) -> DnCNN:
-    """A trained denoiser: the weights file, or when None the shipped model for `sigma` (the sigma-25
-    DnCNN-S for 25, else the blind DnCNN-B)."""
+def shipped_kind(sigma: float | None, color: bool = False) -> str:
+    """Which shipped model serves an image: the colour FFDNet for RGB, else the sigma-25 DnCNN-S at sigma 25
+    and the gray FFDNet at any other or unknown sigma."""
+    return "color" if color else "sigma25" if sigma == 25 else "blind"
+
+
+def load(weights: str | Path | None = None, sigma: float | None = None, color: bool = False) -> DnCNN | FFDNet:
+    """A trained denoiser: the weights file, or when None the shipped model for `sigma` and colour
+    (shipped_kind)."""
     check_sigma(sigma)
-    path = weights_or_shipped(weights, SHIPPED["sigma25" if sigma == 25 else "blind"])
+    path = weights_or_shipped(weights, SHIPPED[shipped_kind(sigma, color)])
     return load_model(path, NAME, build)[0]
 
 
@@ -355,12 +362,14 @@ def bm3d_denoise(noisy: Any, sigma: float) -> Any | None:
 
 
 def evaluate(model: DnCNN | FFDNet | None = None, sigmas: Sequence[float] = (15, 25, 50), *, self_ensemble: bool = False,
-             out: str | Path | None = None) -> dict:
+             out: str | Path | None = None, color: bool = False) -> dict:
     """Mean PSNR/SSIM on the held-out photos at each sigma, against the noisy input, the best Gaussian filter
     and BM3D (CBM3D for a colour model, on the photos in colour): {"model": {...}, "baselines": {...}, ...}.
-    model=None takes the shipped model for each sigma; FFDNet is told each sigma.
-    The comparison picture is written into `out` when given."""
+    model=None takes the shipped model for each sigma (color=True: the shipped colour model); FFDNet is told
+    each sigma. The comparison picture is written into `out` when given."""
     sigmas = numbers(0, MAX_SIGMA)(sigmas)
+    if model is None and color:
+        model = load(None, color=True)
     color = model is not None and model_channels(model) == 3
     photos = load_photos("test", gray=not color)
     reference = "cbm3d" if color else "bm3d"
@@ -424,7 +433,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     model = load(args.weights) if args.weights is not None else None
     if model is None and args.blind:
         model = load(None)
-    result = evaluate(model, args.sigma, self_ensemble=args.self_ensemble, out=picture_dir(args.out))
+    result = evaluate(model, args.sigma, self_ensemble=args.self_ensemble, out=picture_dir(args.out),
+                      color=args.color)
     report(result, args.json, "denoise: mean PSNR (dB) and SSIM on the held-out photos")
     return 0
 
@@ -432,12 +442,21 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     sources = input_images(args.inputs)
     targets = output_paths(sources, args.out, "_denoised", args.force)
-    model = load(args.weights, None if args.blind else args.sigma)
-    if args.sigma is not None:
-        check_trained_sigma(model, args.sigma)
-    name = Path(args.weights).name if args.weights is not None else SHIPPED["sigma25" if args.sigma == 25 else "blind"]
+    sigma = None if args.blind else args.sigma
+    models: dict = {}  # loaded on first use: the shipped gray model, or the colour one for RGB images
+
+    def model_for(color: bool) -> tuple[Any, str]:
+        kind = shipped_kind(sigma, color and args.weights is None)
+        if kind not in models:
+            models[kind] = load(args.weights, sigma, color=kind == "color")
+            if args.sigma is not None:
+                check_trained_sigma(models[kind], args.sigma)
+        return models[kind], Path(args.weights).name if args.weights is not None else SHIPPED[kind]
+
+    model_for(False)  # a bad --weights or --sigma is reported before any image is read
     for source, target in share_of_work(list(zip(sources, targets)), args.quiet, "denoising"):
         image, info = read_image(source)
+        model, name = model_for(info["channels"] == 3)
         start = time.perf_counter()
         level = args.sigma
         if isinstance(model, FFDNet) and level is None:
@@ -447,7 +466,7 @@ def run_command(args: argparse.Namespace) -> int:
         result = apply(model, image, sigma=level, tile=args.tile, self_ensemble=args.self_ensemble)
         seconds = time.perf_counter() - start
         write_image(target, result, bits=info["bits"], alpha=info["alpha"])
-        gray_on_rgb = ", the gray model on each of R, G, B" if info["channels"] == 3 and model.task_config["channels"] == 1 else ""
+        gray_on_rgb = ", the gray model on each of R, G, B" if info["channels"] == 3 and model_channels(model) == 1 else ""
         print(f"{source} -> {target} ({image.shape[1]}x{image.shape[0]}, {info['bits']}-bit, {seconds:.2f} s, "
               f"weights {name}{gray_on_rgb})")
     return 0
@@ -468,7 +487,7 @@ def demo(sigma: float = 25.0, seed: int = 0, out: str | Path = "denoise-demo.png
     picture = write_comparison(Path(out), "camera (held-out test photo)", sigma, clean,
                                {"noisy": xp.clip(noisy, 0, 1), "nnci": result})
     return {"noisy_psnr": psnr(xp.clip(noisy, 0, 1), clean), "denoised_psnr": psnr(result, clean), "seconds": seconds,
-            "weights": SHIPPED["sigma25" if sigma == 25 else "blind"], "picture": str(picture)}
+            "weights": SHIPPED[shipped_kind(sigma)], "picture": str(picture)}
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -487,6 +506,8 @@ def add_arguments(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--sigma", type=numbers(0, MAX_SIGMA), default=[15.0, 25.0, 50.0],
                         help=f"comma-separated noise levels in [0, {MAX_SIGMA:g}] (default 15,25,50)")
     parser.add_argument("--blind", action="store_true", help="use the blind model at every sigma")
+    parser.add_argument("--color", action="store_true",
+                        help="the shipped colour model on the photos in colour, against CBM3D")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the model over the 8 flips/rotations (8x the time, ~0.15 dB better)")
     parser.set_defaults(run=evaluate_command)
