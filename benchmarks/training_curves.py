@@ -2,7 +2,7 @@
 
     python benchmarks/training_curves.py --add "gray FFDNet, first run=runs/ffdnet-gray" \
         --add "gray FFDNet, warm restart=runs/ffdnet-gray-2"     # copy the runs' per-epoch numbers
-    python benchmarks/training_curves.py                          # draw docs/images/denoise_training_curves.png
+    python benchmarks/training_curves.py                          # draw docs/images/benchmarks/denoise_training_curves.png
 
 The per-epoch numbers (epoch, step, minutes, learning rate, validation PSNR) are copied from each run's
 history.json into benchmarks/denoise-training-curves.json, so the picture can be redrawn without the runs.
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the checkout's nnci, run from anywhere
 
 CURVES = ROOT / "benchmarks" / "denoise-training-curves.json"
-PICTURE = ROOT / "docs" / "images" / "denoise_training_curves.png"
+PICTURE = ROOT / "docs" / "images" / "benchmarks" / "denoise_training_curves.png"
 
 
 def copy_run(label: str, run: Path) -> dict:

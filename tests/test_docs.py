@@ -32,6 +32,9 @@ def test_every_guide_picture_exists_and_nnci_figures_makes_it():
         assert (ROOT / "docs" / "images" / name).is_file(), name
         if name.startswith("learn/"):  # screenshots of nnci learn, taken by docs/learn_screenshots.py
             assert name[len("learn/"):-len(".png")] in [*LEARN_PAGES, "index"], name
+        elif name.startswith("benchmarks/"):  # drawn from measured runs by a script of benchmarks/
+            scripts = " ".join(path.read_text() for path in (ROOT / "benchmarks").glob("*.py"))
+            assert f'"{name.split("/")[-1]}"' in scripts, f"{name} is not drawn by a script of benchmarks/"
         else:
             assert name in CONCEPTS or name in APPLICATIONS, f"{name} is not written by nnci figures"
 
