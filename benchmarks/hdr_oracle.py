@@ -30,6 +30,7 @@ from nnci.tasks import hdr  # noqa: E402
 from nnci.tasks.options import numbers, resolve, to_json  # noqa: E402
 
 LEARNED, DOE = "learned", "doe"  # the learned optics, trained beside the fixed PSFs and paired with e = 0
+FLAT_DOE = "flat-doe"  # the DOE's control: a flat plate (the diffraction-limited lens), never trained
 # Options added to hdr train after runs were recorded, with the value those runs ran with: a recorded run lacking
 # one matches settings that hold this value (frozen here, so a later change of a default matches nothing old).
 ADDED_LATER = {"speckle": 0.05, "smoothness": 0.0}
@@ -44,9 +45,11 @@ def settings_of(args: argparse.Namespace, spread: float | str, seed: int) -> dic
     # e = 0 is the delta whatever the shape: one run serves the sweeps of both shapes
     overrides = {"optics": "fixed", "spread": spread, "spread_shape": args.shape if spread else "gaussian",
                  "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes, "seed": seed, "baseline": False}
-    if spread in (LEARNED, DOE):
-        overrides = {"optics": spread, "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes,
-                     "seed": seed, "baseline": False}
+    if spread in (LEARNED, DOE, FLAT_DOE):
+        overrides = {"optics": DOE if spread == FLAT_DOE else spread, "loss": args.loss, "epochs": args.epochs,
+                     "minutes": args.minutes, "seed": seed, "baseline": False}
+    if spread == FLAT_DOE:
+        overrides.update(speckle=0, optics_warmup=args.epochs)
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key.replace("-", "_")] = value
@@ -81,7 +84,7 @@ def table(runs: dict, args: argparse.Namespace) -> str:
         found = [(seed, runs[(spread, seed)]) for seed in args.seeds if (spread, seed) in runs]
         if not found:
             continue
-        cells = [spread if spread in (LEARNED, DOE) else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
+        cells = [spread if spread in (LEARNED, DOE, FLAT_DOE) else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
         cells += [spread_of([run["scores"][key] for _, run in found]) for key, _ in METRICS]
         paired = [run["scores"]["sqrt_psnr_saturated"] - runs[(0.0, seed)]["scores"]["sqrt_psnr_saturated"]
                   for seed, run in found if (0.0, seed) in runs]
@@ -93,7 +96,8 @@ def table(runs: dict, args: argparse.Namespace) -> str:
 
 def sweep(args: argparse.Namespace) -> list:
     """The spreads, then the learned optics asked for."""
-    return list(args.spreads) + ([LEARNED] if args.learned else []) + ([DOE] if args.doe else [])
+    return (list(args.spreads) + ([LEARNED] if args.learned else []) + ([DOE] if args.doe else [])
+            + ([FLAT_DOE] if args.flat_doe else []))
 
 
 def main(argv: list | None = None) -> int:
@@ -115,6 +119,8 @@ def main(argv: list | None = None) -> int:
                         help="also train the learned PSF (hdr's --optics learned) per seed, paired with e = 0")
     parser.add_argument("--doe", action="store_true",
                         help="also train the height-map DOE (hdr's --optics doe) per seed, paired with e = 0")
+    parser.add_argument("--flat-doe", action="store_true",
+                        help="also train behind the DOE's flat plate, frozen (the diffraction-limited lens), per seed")
     parser.add_argument("--threads", type=int, default=1, help="threads for BLAS and the kernels (default 1)")
     parser.add_argument("--fresh", action="store_true", help="train every run again, even those in the JSON")
     parser.add_argument("--out", type=Path, required=True, help="the markdown table")
@@ -131,7 +137,7 @@ def main(argv: list | None = None) -> int:
             if previous:
                 runs[(spread, seed)] = previous[0]
                 continue
-            what = {LEARNED: "learned PSF", DOE: "height-map DOE"}.get(spread) or f"e = {spread:g}, {args.shape}"
+            what = {LEARNED: "learned PSF", DOE: "height-map DOE", FLAT_DOE: "flat DOE plate"}.get(spread) or f"e = {spread:g}, {args.shape}"
             print(f"{what}, seed {seed}: training ({args.loss} loss, {args.epochs} epochs)", flush=True)
             run = train_and_score(settings)
             runs[(spread, seed)] = run
