@@ -21,6 +21,12 @@ def _check_size(size: int, owner: str) -> int:
     return size
 
 
+def centring_modulation(grid: int) -> xp.ndarray:
+    """(-1)^(m+n) on a grid x grid pupil: multiplying by it moves the spectrum's origin to the grid centre (an
+    fftshift by modulation, exact for even grids)."""
+    return (1 - 2 * (xp.add.outer(xp.arange(grid), xp.arange(grid)) % 2)).astype(xp.float32)
+
+
 class IdealLens(Module):
     """PSF = delta at the centre: every point of the scene lands on one pixel"""
 
@@ -121,9 +127,7 @@ class DiffractivePSF(Module):
         grid = 2 * (size + 1)
         rows, cols = xp.mgrid[:grid, :grid] - (grid - 1) / 2
         self.register_buffer("aperture", as_tensor((rows ** 2 + cols ** 2 <= (grid / 4) ** 2).astype(xp.float32)))
-        # (-1)^(m+n) in the pupil moves the spectrum's origin to the grid centre (an fftshift by modulation)
-        self.register_buffer("shift", as_tensor((1 - 2 * ((xp.add.outer(xp.arange(grid), xp.arange(grid))) % 2))
-                                             .astype(xp.float32)))
+        self.register_buffer("shift", as_tensor(centring_modulation(grid)))
         self.phase = Parameter(generator().normal(0.0, jitter, (grid, grid)).astype(xp.float32))
 
     def forward(self) -> Tensor:
@@ -172,6 +176,7 @@ class HeightMapDOE(Module):
         self.grids = tuple(2 * max(int(round(pupil * wavelength / reference / 2)), (pupil // 4) + 1)
                            for wavelength in self.WAVELENGTHS)
         self.height = Parameter(generator().normal(0.0, speckle, (pupil, pupil)).astype(xp.float32))
+        self._modulations = tuple(as_tensor(centring_modulation(grid)[..., None]) for grid in self.grids)
 
     def refractive_index(self, wavelength: float) -> float:
         """n(l) = A + B / l^2 (fused silica, l in micrometres)"""
@@ -181,7 +186,7 @@ class HeightMapDOE(Module):
         """(3, size, size): per wavelength, |FFT(pad(aperture e^(i 2 pi (n - 1) h / l)))|^2, binned, normalised"""
         pupil, fine = self.height.shape[0], self.size * self.oversample
         psfs = []
-        for wavelength, grid in zip(self.WAVELENGTHS, self.grids):
+        for wavelength, grid, modulation in zip(self.WAVELENGTHS, self.grids, self._modulations):
             phase = self.height * (2 * xp.pi * (self.refractive_index(wavelength) - 1) / wavelength)
             field = complex_exp(phase, self.aperture)
             if grid >= pupil:  # zero-pad around the pupil; the pair axis (last) is left as it is
@@ -190,9 +195,7 @@ class HeightMapDOE(Module):
             else:  # a smaller grid drops only zeros: the aperture spans half the green grid
                 start = (pupil - grid) // 2
                 field = field[start:start + grid, start:start + grid]
-            # (-1)^(m+n) moves the spectrum's origin to the grid centre (an fftshift by modulation)
-            shift = (1 - 2 * (xp.add.outer(xp.arange(grid), xp.arange(grid)) % 2)).astype(xp.float32)
-            intensity = abs_squared(fft2(field * as_tensor(shift[..., None])))
+            intensity = abs_squared(fft2(field * modulation))
             start = grid // 2 - fine // 2
             crop = intensity[start:start + fine, start:start + fine]
             pixels = crop.reshape(self.size, self.oversample, self.size, self.oversample).sum(3).sum(1)
