@@ -31,6 +31,7 @@ from nnci.tasks.options import numbers, resolve, to_json  # noqa: E402
 
 LEARNED, DOE = "learned", "doe"  # the learned optics, trained beside the fixed PSFs and paired with e = 0
 FLAT_DOE = "flat-doe"  # the DOE's control: a flat plate (the diffraction-limited lens), never trained
+OPTICS_RUNS = {LEARNED: "learned PSF", DOE: "height-map DOE", FLAT_DOE: "flat DOE plate"}  # runs named, not spreads
 # Options added to hdr train after runs were recorded, with the value those runs ran with: a recorded run lacking
 # one matches settings that hold this value (frozen here, so a later change of a default matches nothing old).
 ADDED_LATER = {"speckle": 0.05, "smoothness": 0.0}
@@ -45,7 +46,7 @@ def settings_of(args: argparse.Namespace, spread: float | str, seed: int) -> dic
     # e = 0 is the delta whatever the shape: one run serves the sweeps of both shapes
     overrides = {"optics": "fixed", "spread": spread, "spread_shape": args.shape if spread else "gaussian",
                  "loss": args.loss, "epochs": args.epochs, "minutes": args.minutes, "seed": seed, "baseline": False}
-    if spread in (LEARNED, DOE, FLAT_DOE):
+    if spread in OPTICS_RUNS:
         overrides = {"optics": DOE if spread == FLAT_DOE else spread, "loss": args.loss, "epochs": args.epochs,
                      "minutes": args.minutes, "seed": seed, "baseline": False}
     if spread == FLAT_DOE:
@@ -84,7 +85,7 @@ def table(runs: dict, args: argparse.Namespace) -> str:
         found = [(seed, runs[(spread, seed)]) for seed in args.seeds if (spread, seed) in runs]
         if not found:
             continue
-        cells = [spread if spread in (LEARNED, DOE, FLAT_DOE) else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
+        cells = [spread if spread in OPTICS_RUNS else f"{spread:g}", ",".join(str(seed) for seed, _ in found)]
         cells += [spread_of([run["scores"][key] for _, run in found]) for key, _ in METRICS]
         paired = [run["scores"]["sqrt_psnr_saturated"] - runs[(0.0, seed)]["scores"]["sqrt_psnr_saturated"]
                   for seed, run in found if (0.0, seed) in runs]
@@ -137,7 +138,7 @@ def main(argv: list | None = None) -> int:
             if previous:
                 runs[(spread, seed)] = previous[0]
                 continue
-            what = {LEARNED: "learned PSF", DOE: "height-map DOE", FLAT_DOE: "flat DOE plate"}.get(spread) or f"e = {spread:g}, {args.shape}"
+            what = OPTICS_RUNS.get(spread) or f"e = {spread:g}, {args.shape}"
             print(f"{what}, seed {seed}: training ({args.loss} loss, {args.epochs} epochs)", flush=True)
             run = train_and_score(settings)
             runs[(spread, seed)] = run
