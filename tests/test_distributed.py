@@ -246,7 +246,7 @@ def test_a_dead_or_hanging_rank_ends_the_job_with_a_message(failure, tmp_path):
     assert process.returncode != 0
     assert time.monotonic() - start < 60
     if failure == "hang":
-        assert "rank 0 of 2: allreduce got no answer from the other ranks for 3 s" in err, err
+        assert "rank 0 of 2: allreduce got no answer from the other ranks for 3 s" in err, (process.returncode, out, err)
     else:
         assert "KILLED BY SIGNAL: 9" in (out + err) or "killed" in (out + err).lower(), out + err
 
