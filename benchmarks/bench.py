@@ -22,12 +22,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 os.environ.setdefault("MKL_NUM_THREADS", "2")
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import nnci  # noqa: E402  (first, as in a user's program: it configures OpenBLAS before NumPy loads it)
+from nnci import kernels  # noqa: E402
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import nnci  # noqa: E402
-from nnci import kernels  # noqa: E402
 
 nnci.backend.keep_freed_memory()  # as the CLI and Trainer do; torch shares this process's malloc
 
@@ -54,7 +54,8 @@ def blas_info() -> dict:
         if pool.get("user_api") == "blas" and "numpy" in pool.get("filepath", "") + pool.get("prefix", ""):
             return {"library": pool["internal_api"], "version": pool.get("version"),
                     "kernel": pool.get("architecture"), "threads": pool["num_threads"],
-                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+                    "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT")}
     return {"library": "not found"}
 
 
@@ -350,7 +351,7 @@ def main() -> None:
     names = [n for n in WORKLOADS if not args.only or any(s in n for s in args.only)]
     blas = blas_info()
     print(f"NumPy BLAS: {blas.get('library')} {blas.get('version', '')}, kernel {blas.get('kernel', '?')}, "
-          f"{blas.get('threads', '?')} threads")
+          f"{blas.get('threads', '?')} threads, OPENBLAS_THREAD_TIMEOUT={blas.get('OPENBLAS_THREAD_TIMEOUT')}")
     if blas.get("OPENBLAS_CORETYPE"):
         print(f"note: OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']} pins OpenBLAS's kernel for this run; without it "
               "OpenBLAS picks the one for this CPU (benchmarks/README.md)")

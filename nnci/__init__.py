@@ -3,6 +3,12 @@
 The namespace follows torch's: `import nnci as torch` serves a PyTorch program that stays on the CPU.
 """
 import math as _math
+import os as _os
+
+# OpenBLAS's idle threads spin for 2^28 cycles (~0.1 s) after each call, holding the cores that the compiled
+# kernels' threads (and other processes) need next; 2^18 cycles (~0.1 ms) still spans back-to-back GEMMs
+# (benchmarks/README.md). OpenBLAS reads it once, when NumPy loads it: set before NumPy's first import.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                                  set_grad_enabled)

@@ -73,12 +73,13 @@ def filter_transform_adjoint_reference(du: Any) -> Any:
 
 
 # The compiled twins keep the filter transforms off BLAS: a BLAS call wakes its thread pool, whose threads then
-# spin for a while on the cores that the next compiled kernel's threads need.
+# spin for a while on the cores that the next compiled kernel's threads need. The forward's threads each write
+# whole rows of U (one position e), contiguous.
 @jit(parallel=True)
 def _filter_transform(w, kron, u):  # pragma: no cover - compiled
     pairs = w.shape[0]
-    for pair in prange(pairs):
-        for e in range(36):
+    for e in prange(36):
+        for pair in range(pairs):
             total = w.dtype.type(0)
             for i in range(9):
                 total += kron[e, i] * w[pair, i]

@@ -123,10 +123,9 @@ def _winograd_applies(x: Any, weight: Any, stride: tuple[int, int], padding: tup
 
 
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 32, 512
-# Off for steps that record gradients: per layer the Winograd forward, input and weight gradients beat the grid
-# path, but in whole training steps they lose to it, because the kernels' threads and OpenBLAS's (which stay
-# spinning after each call of the grid layers around them) contend for the two cores (benchmarks/README.md).
-WINOGRAD_IN_TRAINING = False
+# Also for steps that record gradients: with OpenBLAS's threads spinning only briefly after each call (nnci sets
+# OPENBLAS_THREAD_TIMEOUT), the kernels' threads no longer wait for the cores behind them (benchmarks/README.md).
+WINOGRAD_IN_TRAINING = True
 
 
 class Conv2d(Op):
