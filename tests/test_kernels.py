@@ -217,3 +217,82 @@ def test_fused_chain_runs_winograd_layer_by_layer(monkeypatch):
         got = fused(x).numpy()
     assert any("grid layout" in line for line in fused.fusions)
     assert relative_error(got, expected) < WINOGRAD_TOLERANCE
+
+
+# ----- batch norm's passes ------------------------------------------------------------------------------
+def batch_norm_case(seed: int, dtype):
+    """(N, C, L) data with per-channel offsets up to 100 standard deviations: the statistics must not cancel."""
+    rng = np.random.default_rng(seed)
+    n, c, length = int(rng.integers(1, 5)), int(rng.integers(1, 9)), int(rng.integers(1, 300))
+    if n * length < 2:
+        length = 2
+    offsets = rng.uniform(-100, 100, size=(1, c, 1)) * (seed % 2)
+    x = (rng.standard_normal((n, c, length)) + offsets).astype(dtype)
+    g = rng.standard_normal((n, c, length)).astype(dtype)
+    return rng, x, g
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(8))
+def test_batch_norm_passes_match_their_twins_and_float64(seed, dtype):
+    """Each compiled pass and its NumPy twin against the formula in float64, within the rounding of dtype: of the
+    sums (relative 2e-5 in float32) and of the mean rounded to dtype, about which the passes centre x."""
+    from nnci.kernels import batch_norm as bn
+    rng, x, g = batch_norm_case(seed, dtype)
+    tolerance = 2e-5 if dtype == np.float32 else 1e-12
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    mean64, var64 = x64.mean(axis=(0, 2)), x64.var(axis=(0, 2))
+    centered = x64 - mean64[:, None]
+    a, b, k, j = (rng.standard_normal(x.shape[1]).astype(dtype).astype(np.float64) for _ in range(4))
+    mean_error = np.abs(mean64).max()  # times tolerance: how far the mean rounded to dtype moves the centre
+    expected = {  # name: (value, the scale its error is measured against)
+        "mean": (mean64, np.abs(x64).max()),
+        "var": (var64, var64.max()),
+        "affine": (centered * a[:, None] + b[:, None], mean_error * np.abs(a).max() + np.abs(centered).max()
+                   * np.abs(a).max() + np.abs(b).max()),
+        "sum_g": (g64.sum(axis=(0, 2)), np.abs(g64).sum(axis=(0, 2)).max()),
+        "sum_gx": ((g64 * centered).sum(axis=(0, 2)), np.abs(g64).sum(axis=(0, 2)).max() * mean_error
+                   + np.abs(g64 * centered).sum(axis=(0, 2)).max()),
+        "input_grad": (g64 * a[:, None] + centered * k[:, None] + j[:, None],
+                       np.abs(g64).max() * np.abs(a).max() + (mean_error + np.abs(centered).max())
+                       * np.abs(k).max() + np.abs(j).max())}
+    for twin in ("reference", "fast") if kernels.compiled else ("reference",):
+        mean, var = getattr(bn, f"statistics_{twin}")(x)
+        mean_x = np.asarray(mean, dtype)
+        sum_g, sum_gx = getattr(bn, f"sums_{twin}")(g, x, mean_x)
+        got = {"mean": mean, "var": var, "affine": getattr(bn, f"affine_{twin}")(x, mean_x, a, b),
+               "sum_g": sum_g, "sum_gx": sum_gx,
+               "input_grad": getattr(bn, f"input_grad_{twin}")(g, x, mean_x, a, k, j)}
+        assert got["affine"].dtype == got["input_grad"].dtype == dtype
+        for name, value in got.items():
+            want, scale = expected[name]
+            error = np.abs(np.asarray(value, np.float64) - want).max()
+            assert error <= tolerance * scale, (twin, name, error, scale)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_norm_layer_matches_torch_with_offsets(seed):
+    """BatchNorm2d in training (forward, input and parameter gradients, running statistics) as torch's, on data
+    whose channels sit far from zero."""
+    rng = np.random.default_rng(100 + seed)
+    n, c, h, w = int(rng.integers(2, 5)), int(rng.integers(1, 7)), int(rng.integers(1, 20)), int(rng.integers(1, 20))
+    x = (rng.standard_normal((n, c, h, w)) * rng.uniform(0.1, 3) + rng.uniform(-20, 20, (1, c, 1, 1)))
+    x = x.astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    layers = {}
+    for lib in (nnci, torch):
+        layer = lib.nn.BatchNorm2d(c)
+        with lib.no_grad():
+            layer.weight.copy_(lib.from_numpy(rng.standard_normal(c).astype(np.float32) if lib is nnci
+                                              else layers[nnci][0].weight.detach().numpy().copy()))
+        xt = lib.from_numpy(x.copy()).requires_grad_()
+        y = layer(xt)
+        y.backward(lib.from_numpy(g.copy()))
+        layers[lib] = (layer, y.detach().numpy(), xt.grad.numpy())
+    (ln, yn, dxn), (lt, yt, dxt) = layers[nnci], layers[torch]
+    assert relative_error(yn, yt) < 1e-5
+    assert relative_error(dxn, dxt) < 1e-4
+    assert relative_error(ln.weight.grad.numpy(), lt.weight.grad.numpy()) < 1e-4
+    assert relative_error(ln.bias.grad.numpy(), lt.bias.grad.numpy()) < 1e-5
+    assert relative_error(ln.running_mean.numpy(), lt.running_mean.numpy()) < 1e-6
+    assert relative_error(ln.running_var.numpy(), lt.running_var.numpy()) < 1e-5

@@ -41,7 +41,8 @@ def jit(parallel: bool = False, **options: Any) -> Callable:
     def decorate(function: Callable) -> Callable:
         if not compiled:
             return function
-        return numba.njit(parallel=parallel, cache=True, fastmath={"contract"}, nogil=True, **options)(function)
+        options.setdefault("fastmath", {"contract"})
+        return numba.njit(parallel=parallel, cache=True, nogil=True, **options)(function)
     return decorate
 
 
