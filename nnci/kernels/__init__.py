@@ -68,5 +68,9 @@ def single_threaded_blas() -> Any:
 
 
 def choose(fast: Callable, reference: Callable) -> Callable:
-    """The compiled kernel when compiled kernels run, else its NumPy reference twin."""
-    return fast if compiled else reference
+    """The compiled kernel when compiled kernels run, else its NumPy reference twin (looked up at each call, so
+    that setting `compiled` to False at run time switches to the references)."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return (fast if compiled else reference)(*args, **kwargs)
+    run.__doc__, run.__name__ = reference.__doc__, reference.__name__.replace("_reference", "")
+    return run
