@@ -90,8 +90,7 @@ def _wait(request: Any, what: str) -> None:
         if time.monotonic() > limit:
             print(f"nnci: rank {rank()} of {world_size()}: {what} got no answer from the other ranks for "
                   f"{timeout():g} s (a rank died or hangs); ending the job", file=sys.stderr, flush=True)
-            # Abort makes the launcher kill every rank at once; the pause lets it forward the line first
-            # (without it the message was lost on a loaded machine)
+            # Abort has the launcher kill every rank at once; the pause lets it forward the line above first
             time.sleep(0.5)
             _COMM.Abort(1)
         time.sleep(pause)

@@ -67,10 +67,11 @@ def single_threaded_blas() -> Any:
     return _blas.limit(limits=1, user_api="blas")
 
 
-def choose(fast: Callable, reference: Callable) -> Callable:
-    """The compiled kernel when compiled kernels run, else its NumPy reference twin (looked up at each call, so
-    that setting `compiled` to False at run time switches to the references)."""
+def choose(fast: Callable, reference: Callable, applies: Callable | None = None) -> Callable:
+    """The compiled kernel when compiled kernels run (and `applies(*args)`, if given, is true), else its NumPy
+    reference twin; looked up at each call, so that setting `compiled` to False at run time switches to the
+    references."""
     def run(*args: Any, **kwargs: Any) -> Any:
-        return (fast if compiled else reference)(*args, **kwargs)
+        return (fast if compiled and (applies is None or applies(*args)) else reference)(*args, **kwargs)
     run.__doc__, run.__name__ = reference.__doc__, reference.__name__.replace("_reference", "")
     return run
