@@ -181,6 +181,33 @@ def test_set_num_threads_sets_blas_and_the_kernels():
         nnci.set_num_threads(0)
 
 
+OPENBLAS_TIMEOUT_PROBE = """
+import ctypes, os
+import nnci
+from threadpoolctl import threadpool_info
+pools = [p for p in threadpool_info() if p["internal_api"] == "openblas"]
+read = getattr(ctypes.CDLL(pools[0]["filepath"]), "openblas_thread_timeout", None) if pools else None
+print(os.environ["OPENBLAS_THREAD_TIMEOUT"], read() if read else "unknown")
+"""
+
+
+@pytest.mark.parametrize("given", [None, "25"])
+def test_import_sets_openblas_thread_timeout_before_numpy_loads_it(given):
+    """`import nnci` in a fresh process sets OPENBLAS_THREAD_TIMEOUT=18 unless it is set, early enough that
+    OpenBLAS reads it (where the library tells what it read)."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if given:
+        env["OPENBLAS_THREAD_TIMEOUT"] = given
+    out = subprocess.run([sys.executable, "-c", OPENBLAS_TIMEOUT_PROBE], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    expected = given or "18"
+    assert out[0] == expected
+    assert out[1] in (expected, "unknown")
+
+
 def test_cli_threads_option_is_checked(capsys):
     from nnci.cli import main
     with pytest.raises(SystemExit) as exit_info:
