@@ -12,6 +12,8 @@ import time
 import numpy as np
 import pytest
 
+from nnci import kernels
+
 from nnci.serialization import load_safetensors
 
 TRAIN = ["--threads", "1", "denoise", "train", "--epochs", "3", "--patches", "192", "--batch", "16", "--depth", "5", "--width", "12",
@@ -81,6 +83,23 @@ def test_interrupt_at_a_random_moment_then_resume_is_bit_identical(tmp_path, str
     for key in tensors:  # weights and batch-norm buffers
         np.testing.assert_array_equal(tensors[key], expected_tensors[key], err_msg=key)
     assert history == expected_history
+
+
+@pytest.mark.skipif(not kernels.compiled, reason="NNCI_KERNELS=reference: nothing is compiled")
+@pytest.mark.parametrize("delay", [0.8, 1.1, 1.4])
+def test_ctrl_c_while_numba_compiles_a_kernel_is_one_line(delay, tmp_path):
+    """With an empty kernel cache the demo's first batch norm compiles (the whole run takes about 4 s): Ctrl-C
+    then lands in the JIT compiler's C callbacks, where Python would print it as an ignored exception and go on. It still ends the
+    command with one line."""
+    env = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-c", "import sys, nnci_command; sys.exit(nnci_command.main())",
+                                "demo", "--epochs", "1", "--quiet"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert process.returncode == 130 and err.strip() == "nnci: interrupted", (process.returncode, err)
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.3, 0.45, 0.6, 0.8, 1.0])
