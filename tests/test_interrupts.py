@@ -89,8 +89,8 @@ def test_interrupt_at_a_random_moment_then_resume_is_bit_identical(tmp_path, str
 @pytest.mark.parametrize("delay", [0.8, 1.1, 1.4])
 def test_ctrl_c_while_numba_compiles_a_kernel_is_one_line(delay, tmp_path):
     """With an empty kernel cache the demo's first batch norm compiles (the whole run takes about 4 s): Ctrl-C
-    then lands in the JIT compiler's C callbacks, where Python would print it as an ignored exception and go on. It still ends the
-    command with one line."""
+    then lands in the JIT compiler's C callbacks, where Python would print it as an ignored exception and go
+    on. It still ends the command with one line."""
     env = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-c", "import sys, nnci_command; sys.exit(nnci_command.main())",
                                 "demo", "--epochs", "1", "--quiet"], env=env, stdout=subprocess.PIPE,
