@@ -85,21 +85,26 @@ def test_interrupt_at_a_random_moment_then_resume_is_bit_identical(tmp_path, str
     assert history == expected_history
 
 
-@pytest.mark.skipif(not kernels.compiled, reason="NNCI_KERNELS=reference: nothing is compiled")
-@pytest.mark.parametrize("delay", [0.8, 1.1, 1.4])
-def test_ctrl_c_while_numba_compiles_a_kernel_is_one_line(delay, tmp_path):
-    """With an empty kernel cache the demo's first batch norm compiles (the whole run takes about 4 s): Ctrl-C
-    then lands in the JIT compiler's C callbacks, where Python would print it as an ignored exception and go
-    on. It still ends the command with one line."""
-    env = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path)}
+def interrupted_demo(delay: float, env: dict) -> tuple[int, str]:
+    """(exit code, stderr) of the console command's `demo`, sent SIGINT after `delay` seconds."""
     process = subprocess.Popen([sys.executable, "-c", "import sys, nnci_command; sys.exit(nnci_command.main())",
                                 "demo", "--epochs", "1", "--quiet"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
+    return process.returncode, err
+
+
+@pytest.mark.skipif(not kernels.compiled, reason="NNCI_KERNELS=reference: nothing is compiled")
+@pytest.mark.parametrize("delay", [0.8, 1.1, 1.4])
+def test_ctrl_c_while_numba_compiles_a_kernel_is_one_line(delay, tmp_path):
+    """With an empty kernel cache the demo's first batch norm compiles (the whole run takes about 4 s): Ctrl-C
+    then lands in the JIT compiler's C callbacks, where Python would print it as an ignored exception and go
+    on. It still ends the command with one line."""
+    code, err = interrupted_demo(delay, {**ENV, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert "Traceback" not in err and "Exception ignored" not in err, err
-    assert process.returncode == 130 and err.strip() == "nnci: interrupted", (process.returncode, err)
+    assert code == 130 and err.strip() == "nnci: interrupted", (code, err)
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.3, 0.45, 0.6, 0.8, 1.0])
@@ -107,14 +112,9 @@ def test_ctrl_c_while_nnci_is_still_loading_is_one_line(delay):
     """The console command imports nnci inside its guard: Ctrl-C before training starts is not a traceback.
     (The interpreter's own first tenth of a second, before any line of nnci runs, cannot be guarded: a
     signal there interrupts Python's or NumPy's start-up.)"""
-    process = subprocess.Popen([sys.executable, "-c", "import sys, nnci_command; sys.exit(nnci_command.main())",
-                                "demo", "--epochs", "1", "--quiet"], env=ENV, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    code, err = interrupted_demo(delay, ENV)
     assert "Traceback" not in err, err
-    if process.returncode == 130:
+    if code == 130:
         assert err.strip() == "nnci: interrupted", err
     else:  # it had finished; a signal in the interpreter's own shutdown may still end it by SIGINT
-        assert process.returncode in (0, -signal.SIGINT) and err == "", err
+        assert code in (0, -signal.SIGINT) and err == "", err
