@@ -208,12 +208,13 @@ def _write_error_report(argv: Sequence[str] | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import distributed
+    from . import distributed, interrupts
     parallel = distributed.launched_by_mpi()
     if parallel:
         _join_mpi_job()
     try:
-        code = _main(argv)
+        with interrupts.guarded():  # also while Numba compiles a kernel
+            code = _main(argv)
     except KeyboardInterrupt:  # Ctrl-C anywhere, also while the tasks are still being imported
         print("nnci: interrupted", file=sys.stderr)
         code = 130

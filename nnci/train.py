@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import backend, distributed
+from . import backend, distributed, interrupts
 from .backend import xp
 from .io import atomic_write
 from .serialization import load_safetensors, safetensors_metadata, save_safetensors
@@ -80,13 +80,14 @@ class _DeferredInterrupt:
     """Holds a Ctrl-C (SIGINT) until the current step has finished, so that the checkpoint written on an
     interrupt never holds half a step (batch norm's running statistics move in the forward pass, the
     weights only in the optimizer's step). A second Ctrl-C interrupts at once. Only the main thread can
-    take signals; elsewhere, and under a handler the host installed, nothing changes."""
+    take signals; elsewhere, and under a handler the host installed (other than nnci.interrupts'), nothing
+    changes."""
 
     def __enter__(self) -> "_DeferredInterrupt":
         self.requested = self.between_steps = False
         self.previous = None
         if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+                and interrupts.is_default(signal.getsignal(signal.SIGINT))):
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

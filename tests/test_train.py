@@ -56,10 +56,15 @@ def without_wall_time(history):
     return {**history, "epochs": [{k: v for k, v in e.items() if k != "seconds"} for e in history["epochs"]]}
 
 
+@pytest.mark.parametrize("commands_handler", [False, True])
 @pytest.mark.parametrize("at_call", [1, 3, 5, 8, 10])
-def test_ctrl_c_in_the_middle_of_a_step_resumes_bit_identically(tmp_path, at_call):
+def test_ctrl_c_in_the_middle_of_a_step_resumes_bit_identically(tmp_path, at_call, commands_handler):
     """SIGINT arrives after the forward pass has moved batch norm's running statistics: the step is
-    finished before the checkpoint is written, so the resumed run matches the uninterrupted one exactly."""
+    finished before the checkpoint is written, so the resumed run matches the uninterrupted one exactly;
+    also under the SIGINT handler that nnci's commands install (nnci.interrupts)."""
+    from contextlib import nullcontext
+
+    from nnci import interrupts
     straight = make(tmp_path / "straight", epochs=2)
     straight.fit()
     calls = {"n": 0}
@@ -72,7 +77,7 @@ def test_ctrl_c_in_the_middle_of_a_step_resumes_bit_identically(tmp_path, at_cal
         return loss
 
     broken = make(tmp_path / "resumed", epochs=2, loss_fn=interrupting_loss)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), interrupts.guarded() if commands_handler else nullcontext():
         broken.fit()
     assert broken.step == at_call  # the interrupted step was completed, then saved
     resumed = make(tmp_path / "resumed", epochs=2, seed=5)
