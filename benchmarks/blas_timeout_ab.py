@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+MODES = ("grid", "winograd", "torch")
 
 
 def main() -> None:
@@ -35,14 +36,14 @@ def main() -> None:
                 for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
                     env.pop(name, None)
                 subprocess.run([sys.executable, str(HERE / "winograd_training_ab.py"), *args.names,
-                                "--modes", "grid,winograd,torch", "--json", str(out)], env=env, check=True)
+                                "--modes", ",".join(MODES), "--json", str(out)], env=env, check=True)
                 runs[timeout].append(json.loads(out.read_text()))
     print("\n| workload | OPENBLAS_THREAD_TIMEOUT | grid ms | Winograd ms | torch ms | ratio grid | ratio Winograd |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in runs[timeouts[0]][0]:
         for timeout in timeouts:
             median = {mode: statistics.median(run[name][mode] for run in runs[timeout])
-                      for mode in ("grid", "winograd", "torch")}
+                      for mode in MODES}
             print(f"| {name} | {timeout} | {median['grid'] * 1e3:.0f} | {median['winograd'] * 1e3:.0f} | "
                   f"{median['torch'] * 1e3:.0f} | {median['torch'] / median['grid']:.2f} | "
                   f"{median['torch'] / median['winograd']:.2f} |")
