@@ -157,17 +157,22 @@ def output_transform_adjoint_reference(g: Any, tiles: tuple[int, int]) -> Any:
 
 # ----- compiled pipeline --------------------------------------------------------------------------------
 # A block is `rows_per_block` tile rows of one image (tile rows past the image read zeros and are never written
-# out). Inside a block the transforms run a column pass (B^T d down the six window rows, over a whole padded row
-# at once) then a row pass (stride-4 reads along it), loops that LLVM vectorises.
+# out). Each transform is a column pass and a row pass. The column pass runs per tile row over a whole padded row
+# (unit stride) into a buffer that holds the block's rows one after the other, 4 tw columns each; the row pass
+# then runs over every tile of the block at once, tile f reading columns 4 f .. 4 f + 5 of that buffer: one
+# loop of ~128 tiles whose reads LLVM vectorises as interleaved groups, where a tile row alone has ~10 tiles,
+# less than a vector. The input windows overlap by two columns, so the last tile of each row reads the next
+# row's first two there; their own two (columns 4 tw, 4 tw + 1) wait in `edge`, and those tiles are redone.
 _2, _4, _5, _8 = np.float32(2), np.float32(4), np.float32(5), np.float32(8)
 BLOCK_TILES = 128  # tiles per block: V and M of a 64-channel block are 36 x 64 x 128 floats, ~1.2 MB each
 SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts off the same cache sets
 
 
 @jit()
-def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t):  # pragma: no cover
+def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t, edge):  # pragma: no cover
     n_images, channels, height, width = x.shape
-    row_len = rows.shape[1]
+    span = 4 * tw  # buffer columns per tile row
+    count = rows_per_block * tw
     for c in range(channels):
         for row in range(row0, row0 + rows_per_block):
             n, ty = row // th, row % th
@@ -180,53 +185,73 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
                         rows[i, col] = 0
                     for col in range(width):
                         rows[i, col + left] = x[n, c, r, col]
-                    for col in range(width + left, row_len):
+                    for col in range(width + left, span + 2):
                         rows[i, col] = 0
                 else:
-                    for col in range(row_len):
+                    for col in range(span + 2):
                         rows[i, col] = 0
-            for q in range(4 * tw + 2):  # B^T d down the columns
+            s = (row - row0) * span
+            for q in range(span):  # B^T d down the columns
                 d0, d1, d2, d3, d4 = rows[0, q], rows[1, q], rows[2, q], rows[3, q], rows[4, q]
-                t[0, q] = _4 * d0 - _5 * d2 + d4
-                t[1, q] = -_4 * (d1 + d2) + d3 + d4
-                t[2, q] = _4 * (d1 - d2) - d3 + d4
-                t[3, q] = _2 * (d3 - d1) - d2 + d4
-                t[4, q] = _2 * (d1 - d3) - d2 + d4
-                t[5, q] = _4 * d1 - _5 * d3 + rows[5, q]
-            p0 = (row - row0) * tw
-            for a in range(6):  # then (B^T d) B along the row, tile by tile
-                for q in range(tw):
-                    d0, d1, d2 = t[a, 4 * q], t[a, 4 * q + 1], t[a, 4 * q + 2]
-                    d3, d4, d5 = t[a, 4 * q + 3], t[a, 4 * q + 4], t[a, 4 * q + 5]
-                    v[6 * a, c * stride + offset + p0 + q] = _4 * d0 - _5 * d2 + d4
-                    v[6 * a + 1, c * stride + offset + p0 + q] = -_4 * (d1 + d2) + d3 + d4
-                    v[6 * a + 2, c * stride + offset + p0 + q] = _4 * (d1 - d2) - d3 + d4
-                    v[6 * a + 3, c * stride + offset + p0 + q] = _2 * (d3 - d1) - d2 + d4
-                    v[6 * a + 4, c * stride + offset + p0 + q] = _2 * (d1 - d3) - d2 + d4
-                    v[6 * a + 5, c * stride + offset + p0 + q] = _4 * d1 - _5 * d3 + d5
+                t[0, s + q] = _4 * d0 - _5 * d2 + d4
+                t[1, s + q] = -_4 * (d1 + d2) + d3 + d4
+                t[2, s + q] = _4 * (d1 - d2) - d3 + d4
+                t[3, s + q] = _2 * (d3 - d1) - d2 + d4
+                t[4, s + q] = _2 * (d1 - d3) - d2 + d4
+                t[5, s + q] = _4 * d1 - _5 * d3 + rows[5, q]
+            for j in range(2):
+                d0, d1, d2, d3, d4 = rows[0, span + j], rows[1, span + j], rows[2, span + j], rows[3, span + j], rows[4, span + j]
+                edge[0, row - row0, j] = _4 * d0 - _5 * d2 + d4
+                edge[1, row - row0, j] = -_4 * (d1 + d2) + d3 + d4
+                edge[2, row - row0, j] = _4 * (d1 - d2) - d3 + d4
+                edge[3, row - row0, j] = _2 * (d3 - d1) - d2 + d4
+                edge[4, row - row0, j] = _2 * (d1 - d3) - d2 + d4
+                edge[5, row - row0, j] = _4 * d1 - _5 * d3 + rows[5, span + j]
+        base = c * stride + offset
+        for a in range(6):  # then (B^T d) B along the rows, every tile of the block at once
+            for f in range(count):
+                d0, d1, d2 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2]
+                d3, d4, d5 = t[a, 4 * f + 3], t[a, 4 * f + 4], t[a, 4 * f + 5]
+                v[6 * a, base + f] = _4 * d0 - _5 * d2 + d4
+                v[6 * a + 1, base + f] = -_4 * (d1 + d2) + d3 + d4
+                v[6 * a + 2, base + f] = _4 * (d1 - d2) - d3 + d4
+                v[6 * a + 3, base + f] = _2 * (d3 - d1) - d2 + d4
+                v[6 * a + 4, base + f] = _2 * (d1 - d3) - d2 + d4
+                v[6 * a + 5, base + f] = _4 * d1 - _5 * d3 + d5
+            for r in range(rows_per_block):  # each row's last tile again, with its own last two columns
+                f = r * tw + tw - 1
+                d0, d1, d2, d3 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2], t[a, 4 * f + 3]
+                d4, d5 = edge[a, r, 0], edge[a, r, 1]
+                v[6 * a, base + f] = _4 * d0 - _5 * d2 + d4
+                v[6 * a + 1, base + f] = -_4 * (d1 + d2) + d3 + d4
+                v[6 * a + 2, base + f] = _4 * (d1 - d2) - d3 + d4
+                v[6 * a + 3, base + f] = _2 * (d3 - d1) - d2 + d4
+                v[6 * a + 4, base + f] = _2 * (d1 - d3) - d2 + d4
+                v[6 * a + 5, base + f] = _4 * d1 - _5 * d3 + d5
 
 
 @jit()
 def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: no cover - compiled
     n_images, channels, height, width = y.shape
+    span = 4 * tw
     pb = rows_per_block * tw
     for k in range(channels):
         shift = bias[k] if bias.shape[0] > 0 else y.dtype.type(0)
+        base = k * pb
+        for a in range(6):  # M A along the rows, 4 values per tile, every tile of the block at once
+            for f in range(pb):
+                m0, m1, m2 = m[6 * a, base + f], m[6 * a + 1, base + f], m[6 * a + 2, base + f]
+                m3, m4, m5 = m[6 * a + 3, base + f], m[6 * a + 4, base + f], m[6 * a + 5, base + f]
+                t[a, 4 * f] = m0 + (m1 + m2) + (m3 + m4)
+                t[a, 4 * f + 1] = (m1 - m2) + _2 * (m3 - m4)
+                t[a, 4 * f + 2] = (m1 + m2) + _4 * (m3 + m4)
+                t[a, 4 * f + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
         for row in range(row0, min(row0 + rows_per_block, n_images * th)):
             n, ty = row // th, row % th
-            p0 = (row - row0) * tw
-            for a in range(6):  # M A along the row, 4 values per tile
-                for q in range(tw):
-                    p = p0 + q
-                    m0, m1, m2 = m[6 * a, k * pb + p], m[6 * a + 1, k * pb + p], m[6 * a + 2, k * pb + p]
-                    m3, m4, m5 = m[6 * a + 3, k * pb + p], m[6 * a + 4, k * pb + p], m[6 * a + 5, k * pb + p]
-                    t[a, 4 * q] = m0 + (m1 + m2) + (m3 + m4)
-                    t[a, 4 * q + 1] = (m1 - m2) + _2 * (m3 - m4)
-                    t[a, 4 * q + 2] = (m1 + m2) + _4 * (m3 + m4)
-                    t[a, 4 * q + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
+            s = (row - row0) * span
             for col in range(width):  # then A^T (M A) down the columns
-                m0, m1, m2 = t[0, col], t[1, col], t[2, col]
-                m3, m4, m5 = t[3, col], t[4, col], t[5, col]
+                m0, m1, m2 = t[0, s + col], t[1, s + col], t[2, s + col]
+                m3, m4, m5 = t[3, s + col], t[4, s + col], t[5, s + col]
                 out[0, col] = m0 + (m1 + m2) + (m3 + m4) + shift
                 out[1, col] = (m1 - m2) + _2 * (m3 - m4) + shift
                 out[2, col] = (m1 + m2) + _4 * (m3 + m4) + shift
@@ -239,6 +264,8 @@ def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: 
 @jit()
 def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, rows, t):  # pragma: no cover
     n_images, channels, height, width = g.shape
+    span = 4 * tw
+    count = rows_per_block * tw
     for k in range(channels):
         for row in range(row0, row0 + rows_per_block):
             n, ty = row // th, row % th
@@ -247,30 +274,30 @@ def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, r
                 if r < height and n < n_images:
                     for col in range(width):
                         rows[i, col] = g[n, k, r, col]
-                    for col in range(width, 4 * tw):
+                    for col in range(width, span):
                         rows[i, col] = 0
                 else:
-                    for col in range(4 * tw):
+                    for col in range(span):
                         rows[i, col] = 0
-            for col in range(4 * tw):  # A g down the columns
+            s = (row - row0) * span
+            for col in range(span):  # A g down the columns
                 g0, g1, g2, g3 = rows[0, col], rows[1, col], rows[2, col], rows[3, col]
-                t[0, col] = g0
-                t[1, col] = (g0 + g2) + (g1 + g3)
-                t[2, col] = (g0 + g2) - (g1 + g3)
-                t[3, col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                t[4, col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                t[5, col] = g3
-            p0 = (row - row0) * tw
-            for a in range(6):  # then (A g) A^T along the row
-                for q in range(tw):
-                    g0, g1, g2, g3 = t[a, 4 * q], t[a, 4 * q + 1], t[a, 4 * q + 2], t[a, 4 * q + 3]
-                    p = p0 + q
-                    dm[6 * a, k * stride + offset + p] = g0
-                    dm[6 * a + 1, k * stride + offset + p] = (g0 + g2) + (g1 + g3)
-                    dm[6 * a + 2, k * stride + offset + p] = (g0 + g2) - (g1 + g3)
-                    dm[6 * a + 3, k * stride + offset + p] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                    dm[6 * a + 4, k * stride + offset + p] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                    dm[6 * a + 5, k * stride + offset + p] = g3
+                t[0, s + col] = g0
+                t[1, s + col] = (g0 + g2) + (g1 + g3)
+                t[2, s + col] = (g0 + g2) - (g1 + g3)
+                t[3, s + col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                t[4, s + col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                t[5, s + col] = g3
+        base = k * stride + offset
+        for a in range(6):  # then (A g) A^T along the rows, every tile of the block at once
+            for f in range(count):
+                g0, g1, g2, g3 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2], t[a, 4 * f + 3]
+                dm[6 * a, base + f] = g0
+                dm[6 * a + 1, base + f] = (g0 + g2) + (g1 + g3)
+                dm[6 * a + 2, base + f] = (g0 + g2) - (g1 + g3)
+                dm[6 * a + 3, base + f] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                dm[6 * a + 4, base + f] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                dm[6 * a + 5, base + f] = g3
 
 
 @jit(parallel=True)
@@ -282,10 +309,11 @@ def _correlate(x, u, bias, top, left, th, tw, rows_per_block, workers, y):  # pr
         v = np.empty((36, channels * pb + SLAB_PAD), x.dtype)
         m = np.empty((36, out_channels * pb + SLAB_PAD), x.dtype)
         rows = np.empty((6, 4 * tw + 8), x.dtype)
-        t = np.empty((6, 4 * tw + 8), x.dtype)
+        t = np.empty((6, rows_per_block * 4 * tw + 8), x.dtype)
+        edge = np.empty((6, rows_per_block, 2), x.dtype)
         out = np.empty((4, 4 * tw), x.dtype)
         for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
-            _input_block(x, b * rows_per_block, rows_per_block, th, top, left, tw, v, pb, 0, rows, t)
+            _input_block(x, b * rows_per_block, rows_per_block, th, top, left, tw, v, pb, 0, rows, t, edge)
             for e in range(36):
                 np.dot(u[e], v[e, :channels * pb].reshape(channels, pb), m[e, :out_channels * pb].reshape(out_channels, pb))
             _output_block(m, b * rows_per_block, rows_per_block, th, tw, bias, y, t, out)
@@ -298,11 +326,12 @@ def _transform_for_weight_grad(x, g, top, left, th, tw, rows_per_block, workers,
     count = rows_total * tw
     for worker in prange(workers):
         rows = np.empty((6, 4 * tw + 8), x.dtype)
-        t = np.empty((6, 4 * tw + 8), x.dtype)
+        t = np.empty((6, rows_per_block * 4 * tw + 8), x.dtype)
+        edge = np.empty((6, rows_per_block, 2), x.dtype)
         for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
             row0 = b * rows_per_block
             run = min(rows_per_block, rows_total - row0)
-            _input_block(x, row0, run, th, top, left, tw, v, count, row0 * tw, rows, t)
+            _input_block(x, row0, run, th, top, left, tw, v, count, row0 * tw, rows, t, edge)
             _output_adjoint_block(g, row0, run, th, tw, dm, count, row0 * tw, rows, t)
 
 
