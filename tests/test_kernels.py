@@ -323,3 +323,42 @@ def test_batch_norm_layer_matches_torch_with_offsets(seed):
     assert relative_error(ln.bias.grad.numpy(), lt.bias.grad.numpy()) < 1e-5
     assert relative_error(ln.running_mean.numpy(), lt.running_mean.numpy()) < 1e-6
     assert relative_error(ln.running_var.numpy(), lt.running_var.numpy()) < 1e-5
+
+
+# ----- Adam's update ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(4))
+def test_adam_update_and_its_twin_match_torch_over_steps(seed, dtype):
+    """The one-pass update and the NumPy twin against torch.optim.Adam over ten steps of random gradients, on a
+    random shape: the parameters and both moments, within dtype's rounding."""
+    from nnci.kernels import adam
+    rng = np.random.default_rng(300 + seed)
+    shape = tuple(int(s) for s in rng.integers(1, 12, size=int(rng.integers(1, 4))))
+    lr, beta1, beta2, eps = float(rng.uniform(1e-3, 1e-1)), float(rng.uniform(0.5, 0.95)), 0.999, 1e-8
+    start = rng.standard_normal(shape).astype(dtype)
+    grads = [rng.standard_normal(shape).astype(dtype) * 10 ** rng.uniform(-3, 1) for _ in range(10)]
+    reference = torch.from_numpy(start.copy()).requires_grad_()
+    optimizer = torch.optim.Adam([reference], lr=lr, betas=(beta1, beta2), eps=eps)
+    for grad in grads:
+        reference.grad = torch.from_numpy(grad.copy())
+        optimizer.step()
+    state = optimizer.state[reference]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for twin in ("reference", "fast") if kernels.compiled else ("reference",):
+        param, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+        for t, grad in enumerate(grads, 1):
+            getattr(adam, f"adam_update_{twin}")(param, grad, m, v, beta1, beta2, lr / (1 - beta1 ** t),
+                                                 (1 - beta2 ** t) ** 0.5, eps)
+        assert param.dtype == dtype
+        assert relative_error(param, reference.detach().numpy()) < tolerance, twin
+        assert relative_error(m, state["exp_avg"].numpy()) < tolerance, twin
+        assert relative_error(v, state["exp_avg_sq"].numpy()) < tolerance, twin
+
+
+def test_adam_takes_the_twin_for_views_and_mixed_dtypes():
+    """A strided gradient or a float16 parameter is not one flat buffer: the dispatch sends it to the twin."""
+    from nnci.kernels import adam
+    p = np.zeros((4, 6), np.float32)
+    assert adam._applies(p, np.ones((4, 6), np.float32), p.copy(), p.copy()) == True  # noqa: E712
+    assert not adam._applies(p, np.ones((6, 4), np.float32).T, p.copy(), p.copy())
+    assert not adam._applies(p.astype(np.float16), np.ones((4, 6), np.float16), p.copy(), p.copy())

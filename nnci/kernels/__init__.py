@@ -36,12 +36,14 @@ if compiled and "NUMBA_THREADING_LAYER" not in os.environ:
 
 
 def jit(parallel: bool = False, **options: Any) -> Callable:
-    """numba.njit with nnci's defaults (cached to disk, contracted multiply-adds); without Numba the function
-    stays Python and is never called on the hot path (its NumPy twin is)."""
+    """numba.njit with nnci's defaults (cached to disk, contracted multiply-adds, NumPy's error model: x / 0 is
+    inf or nan as in the twins, not an exception, whose check keeps loops with a division from vectorising);
+    without Numba the function stays Python and is never called on the hot path (its NumPy twin is)."""
     def decorate(function: Callable) -> Callable:
         if not compiled:
             return function
         options.setdefault("fastmath", {"contract"})
+        options.setdefault("error_model", "numpy")
         return numba.njit(parallel=parallel, cache=True, nogil=True, **options)(function)
     return decorate
 

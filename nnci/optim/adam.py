@@ -6,6 +6,7 @@ import math
 from typing import Any, Iterable
 
 from ..backend import xp
+from ..kernels.adam import adam_update
 from ..tensor import Tensor
 from .optimizer import Optimizer, step_count, zeros_state
 
@@ -50,16 +51,16 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_state(p)
             t = step_count(state)
             m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
-            m += (1 - beta1) * (grad - m)  # torch's exp_avg.lerp_(grad, 1 - beta1)
-            v *= beta2
-            v += (1 - beta2) * grad * grad
+            step_size, c2 = lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t)
             if group["amsgrad"]:
+                m += (1 - beta1) * (grad - m)  # torch's exp_avg.lerp_(grad, 1 - beta1)
+                v *= beta2
+                v += (1 - beta2) * grad * grad
                 peak = state["max_exp_avg_sq"]._array
                 xp.maximum(peak, v, out=peak)
-                v = peak
-            step_size = lr / (1 - beta1 ** t)
-            denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-            param -= (step_size * m / denom).astype(param.dtype, copy=False)
+                param -= (step_size * m / (xp.sqrt(peak) / c2 + eps)).astype(param.dtype, copy=False)
+            else:
+                adam_update(param, grad, m, v, beta1, beta2, step_size, c2, eps)
             self._changed(p)
 
 
