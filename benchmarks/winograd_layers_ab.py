@@ -23,8 +23,8 @@ SHAPES = ["16x64x40x40", "1x64x256x256", "8x128x32x32", "1x32x128x128", "1x64x64
 
 CHILD = r"""
 import json, statistics, sys, time
+import nnci  # first, as a program that starts with it: it sets OpenBLAS's thread timeout before NumPy loads
 import numpy as np
-import nnci
 from nnci.ops import conv
 shapes, mode, repeat, threads = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 nnci.set_num_threads(threads)

@@ -209,25 +209,26 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
                 edge[5, row - row0, j] = _4 * d1 - _5 * d3 + rows[5, span + j]
         base = c * stride + offset
         for a in range(6):  # then (B^T d) B along the rows, every tile of the block at once
+            ta = t[a]  # one-dimensional views: loops over them vectorise, over 2-D indexing they did not
+            v0, v1, v2 = v[6 * a, base:base + count], v[6 * a + 1, base:base + count], v[6 * a + 2, base:base + count]
+            v3, v4, v5 = v[6 * a + 3, base:base + count], v[6 * a + 4, base:base + count], v[6 * a + 5, base:base + count]
             for f in range(count):
-                d0, d1, d2 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2]
-                d3, d4, d5 = t[a, 4 * f + 3], t[a, 4 * f + 4], t[a, 4 * f + 5]
-                v[6 * a, base + f] = _4 * d0 - _5 * d2 + d4
-                v[6 * a + 1, base + f] = -_4 * (d1 + d2) + d3 + d4
-                v[6 * a + 2, base + f] = _4 * (d1 - d2) - d3 + d4
-                v[6 * a + 3, base + f] = _2 * (d3 - d1) - d2 + d4
-                v[6 * a + 4, base + f] = _2 * (d1 - d3) - d2 + d4
-                v[6 * a + 5, base + f] = _4 * d1 - _5 * d3 + d5
+                d0, d1, d2, d3, d4, d5 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], ta[4 * f + 4], ta[4 * f + 5]
+                v0[f] = _4 * d0 - _5 * d2 + d4
+                v1[f] = -_4 * (d1 + d2) + d3 + d4
+                v2[f] = _4 * (d1 - d2) - d3 + d4
+                v3[f] = _2 * (d3 - d1) - d2 + d4
+                v4[f] = _2 * (d1 - d3) - d2 + d4
+                v5[f] = _4 * d1 - _5 * d3 + d5
             for r in range(rows_per_block):  # each row's last tile again, with its own last two columns
                 f = r * tw + tw - 1
-                d0, d1, d2, d3 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2], t[a, 4 * f + 3]
-                d4, d5 = edge[a, r, 0], edge[a, r, 1]
-                v[6 * a, base + f] = _4 * d0 - _5 * d2 + d4
-                v[6 * a + 1, base + f] = -_4 * (d1 + d2) + d3 + d4
-                v[6 * a + 2, base + f] = _4 * (d1 - d2) - d3 + d4
-                v[6 * a + 3, base + f] = _2 * (d3 - d1) - d2 + d4
-                v[6 * a + 4, base + f] = _2 * (d1 - d3) - d2 + d4
-                v[6 * a + 5, base + f] = _4 * d1 - _5 * d3 + d5
+                d0, d1, d2, d3, d4, d5 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], edge[a, r, 0], edge[a, r, 1]
+                v0[f] = _4 * d0 - _5 * d2 + d4
+                v1[f] = -_4 * (d1 + d2) + d3 + d4
+                v2[f] = _4 * (d1 - d2) - d3 + d4
+                v3[f] = _2 * (d3 - d1) - d2 + d4
+                v4[f] = _2 * (d1 - d3) - d2 + d4
+                v5[f] = _4 * d1 - _5 * d3 + d5
 
 
 @jit()
@@ -239,13 +240,15 @@ def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: 
         shift = bias[k] if bias.shape[0] > 0 else y.dtype.type(0)
         base = k * pb
         for a in range(6):  # M A along the rows, 4 values per tile, every tile of the block at once
+            ta = t[a]
+            r0, r1, r2 = m[6 * a, base:base + pb], m[6 * a + 1, base:base + pb], m[6 * a + 2, base:base + pb]
+            r3, r4, r5 = m[6 * a + 3, base:base + pb], m[6 * a + 4, base:base + pb], m[6 * a + 5, base:base + pb]
             for f in range(pb):
-                m0, m1, m2 = m[6 * a, base + f], m[6 * a + 1, base + f], m[6 * a + 2, base + f]
-                m3, m4, m5 = m[6 * a + 3, base + f], m[6 * a + 4, base + f], m[6 * a + 5, base + f]
-                t[a, 4 * f] = m0 + (m1 + m2) + (m3 + m4)
-                t[a, 4 * f + 1] = (m1 - m2) + _2 * (m3 - m4)
-                t[a, 4 * f + 2] = (m1 + m2) + _4 * (m3 + m4)
-                t[a, 4 * f + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
+                m0, m1, m2, m3, m4, m5 = r0[f], r1[f], r2[f], r3[f], r4[f], r5[f]
+                ta[4 * f] = m0 + (m1 + m2) + (m3 + m4)
+                ta[4 * f + 1] = (m1 - m2) + _2 * (m3 - m4)
+                ta[4 * f + 2] = (m1 + m2) + _4 * (m3 + m4)
+                ta[4 * f + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
         for row in range(row0, min(row0 + rows_per_block, n_images * th)):
             n, ty = row // th, row % th
             s = (row - row0) * span
@@ -290,14 +293,17 @@ def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, r
                 t[5, s + col] = g3
         base = k * stride + offset
         for a in range(6):  # then (A g) A^T along the rows, every tile of the block at once
+            ta = t[a]
+            o0, o1, o2 = dm[6 * a, base:base + count], dm[6 * a + 1, base:base + count], dm[6 * a + 2, base:base + count]
+            o3, o4, o5 = dm[6 * a + 3, base:base + count], dm[6 * a + 4, base:base + count], dm[6 * a + 5, base:base + count]
             for f in range(count):
-                g0, g1, g2, g3 = t[a, 4 * f], t[a, 4 * f + 1], t[a, 4 * f + 2], t[a, 4 * f + 3]
-                dm[6 * a, base + f] = g0
-                dm[6 * a + 1, base + f] = (g0 + g2) + (g1 + g3)
-                dm[6 * a + 2, base + f] = (g0 + g2) - (g1 + g3)
-                dm[6 * a + 3, base + f] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                dm[6 * a + 4, base + f] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                dm[6 * a + 5, base + f] = g3
+                g0, g1, g2, g3 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3]
+                o0[f] = g0
+                o1[f] = (g0 + g2) + (g1 + g3)
+                o2[f] = (g0 + g2) - (g1 + g3)
+                o3[f] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                o4[f] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                o5[f] = g3
 
 
 @jit(parallel=True)
