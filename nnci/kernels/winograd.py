@@ -191,14 +191,17 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
                     for col in range(span + 2):
                         rows[i, col] = 0
             s = (row - row0) * span
+            i0, i1, i2, i3, i4, i5 = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+            t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
+            t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             for q in range(span):  # B^T d down the columns
-                d0, d1, d2, d3, d4 = rows[0, q], rows[1, q], rows[2, q], rows[3, q], rows[4, q]
-                t[0, s + q] = _4 * d0 - _5 * d2 + d4
-                t[1, s + q] = -_4 * (d1 + d2) + d3 + d4
-                t[2, s + q] = _4 * (d1 - d2) - d3 + d4
-                t[3, s + q] = _2 * (d3 - d1) - d2 + d4
-                t[4, s + q] = _2 * (d1 - d3) - d2 + d4
-                t[5, s + q] = _4 * d1 - _5 * d3 + rows[5, q]
+                d0, d1, d2, d3, d4, d5 = i0[q], i1[q], i2[q], i3[q], i4[q], i5[q]
+                t0[q] = _4 * d0 - _5 * d2 + d4
+                t1[q] = -_4 * (d1 + d2) + d3 + d4
+                t2[q] = _4 * (d1 - d2) - d3 + d4
+                t3[q] = _2 * (d3 - d1) - d2 + d4
+                t4[q] = _2 * (d1 - d3) - d2 + d4
+                t5[q] = _4 * d1 - _5 * d3 + d5
             for j in range(2):
                 d0, d1, d2, d3, d4 = rows[0, span + j], rows[1, span + j], rows[2, span + j], rows[3, span + j], rows[4, span + j]
                 edge[0, row - row0, j] = _4 * d0 - _5 * d2 + d4
@@ -252,13 +255,15 @@ def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: 
         for row in range(row0, min(row0 + rows_per_block, n_images * th)):
             n, ty = row // th, row % th
             s = (row - row0) * span
+            t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
+            t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
+            out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
             for col in range(width):  # then A^T (M A) down the columns
-                m0, m1, m2 = t[0, s + col], t[1, s + col], t[2, s + col]
-                m3, m4, m5 = t[3, s + col], t[4, s + col], t[5, s + col]
-                out[0, col] = m0 + (m1 + m2) + (m3 + m4) + shift
-                out[1, col] = (m1 - m2) + _2 * (m3 - m4) + shift
-                out[2, col] = (m1 + m2) + _4 * (m3 + m4) + shift
-                out[3, col] = (m1 - m2) + _8 * (m3 - m4) + m5 + shift
+                m0, m1, m2, m3, m4, m5 = t0[col], t1[col], t2[col], t3[col], t4[col], t5[col]
+                out0[col] = m0 + (m1 + m2) + (m3 + m4) + shift
+                out1[col] = (m1 - m2) + _2 * (m3 - m4) + shift
+                out2[col] = (m1 + m2) + _4 * (m3 + m4) + shift
+                out3[col] = (m1 - m2) + _8 * (m3 - m4) + m5 + shift
             for i in range(min(4, height - 4 * ty)):
                 for col in range(width):
                     y[n, k, 4 * ty + i, col] = out[i, col]
@@ -283,14 +288,17 @@ def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, r
                     for col in range(span):
                         rows[i, col] = 0
             s = (row - row0) * span
+            i0, i1, i2, i3 = rows[0], rows[1], rows[2], rows[3]
+            t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
+            t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             for col in range(span):  # A g down the columns
-                g0, g1, g2, g3 = rows[0, col], rows[1, col], rows[2, col], rows[3, col]
-                t[0, s + col] = g0
-                t[1, s + col] = (g0 + g2) + (g1 + g3)
-                t[2, s + col] = (g0 + g2) - (g1 + g3)
-                t[3, s + col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                t[4, s + col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                t[5, s + col] = g3
+                g0, g1, g2, g3 = i0[col], i1[col], i2[col], i3[col]
+                t0[col] = g0
+                t1[col] = (g0 + g2) + (g1 + g3)
+                t2[col] = (g0 + g2) - (g1 + g3)
+                t3[col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
+                t4[col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
+                t5[col] = g3
         base = k * stride + offset
         for a in range(6):  # then (A g) A^T along the rows, every tile of the block at once
             ta = t[a]
