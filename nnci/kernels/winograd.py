@@ -169,6 +169,27 @@ SLAB_PAD = 48  # floats between the 36 slabs of a block's V and M: slab starts o
 
 
 @jit()
+def _b_transpose(d0, d1, d2, d3, d4, d5):  # pragma: no cover - compiled
+    """B^T d for one column (or row) of six values: the input transform's 1-D step"""
+    return (_4 * d0 - _5 * d2 + d4, -_4 * (d1 + d2) + d3 + d4, _4 * (d1 - d2) - d3 + d4,
+            _2 * (d3 - d1) - d2 + d4, _2 * (d1 - d3) - d2 + d4, _4 * d1 - _5 * d3 + d5)
+
+
+@jit()
+def _a_transpose(m0, m1, m2, m3, m4, m5):  # pragma: no cover - compiled
+    """A^T m for six values: the output transform's 1-D step"""
+    return (m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + _2 * (m3 - m4), (m1 + m2) + _4 * (m3 + m4),
+            (m1 - m2) + _8 * (m3 - m4) + m5)
+
+
+@jit()
+def _a(g0, g1, g2, g3):  # pragma: no cover - compiled
+    """A g for four values: the 1-D step of the output transform's adjoint"""
+    return (g0, (g0 + g2) + (g1 + g3), (g0 + g2) - (g1 + g3), g0 + _2 * g1 + _4 * g2 + _8 * g3,
+            g0 - _2 * g1 + _4 * g2 - _8 * g3, g3)
+
+
+@jit()
 def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t, edge):  # pragma: no cover
     n_images, channels, height, width = x.shape
     span = 4 * tw  # buffer columns per tile row
@@ -195,43 +216,23 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
             t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
             t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             for q in range(span):  # B^T d down the columns
-                d0, d1, d2, d3, d4, d5 = i0[q], i1[q], i2[q], i3[q], i4[q], i5[q]
-                t0[q] = _4 * d0 - _5 * d2 + d4
-                t1[q] = -_4 * (d1 + d2) + d3 + d4
-                t2[q] = _4 * (d1 - d2) - d3 + d4
-                t3[q] = _2 * (d3 - d1) - d2 + d4
-                t4[q] = _2 * (d1 - d3) - d2 + d4
-                t5[q] = _4 * d1 - _5 * d3 + d5
-            for j in range(2):
-                d0, d1, d2, d3, d4 = rows[0, span + j], rows[1, span + j], rows[2, span + j], rows[3, span + j], rows[4, span + j]
-                edge[0, row - row0, j] = _4 * d0 - _5 * d2 + d4
-                edge[1, row - row0, j] = -_4 * (d1 + d2) + d3 + d4
-                edge[2, row - row0, j] = _4 * (d1 - d2) - d3 + d4
-                edge[3, row - row0, j] = _2 * (d3 - d1) - d2 + d4
-                edge[4, row - row0, j] = _2 * (d1 - d3) - d2 + d4
-                edge[5, row - row0, j] = _4 * d1 - _5 * d3 + rows[5, span + j]
+                t0[q], t1[q], t2[q], t3[q], t4[q], t5[q] = _b_transpose(i0[q], i1[q], i2[q], i3[q], i4[q], i5[q])
+            for j in range(span, span + 2):
+                e = row - row0
+                (edge[0, e, j - span], edge[1, e, j - span], edge[2, e, j - span], edge[3, e, j - span],
+                 edge[4, e, j - span], edge[5, e, j - span]) = _b_transpose(i0[j], i1[j], i2[j], i3[j], i4[j], i5[j])
         base = c * stride + offset
         for a in range(6):  # then (B^T d) B along the rows, every tile of the block at once
             ta = t[a]  # one-dimensional views: loops over them vectorise, over 2-D indexing they did not
             v0, v1, v2 = v[6 * a, base:base + count], v[6 * a + 1, base:base + count], v[6 * a + 2, base:base + count]
             v3, v4, v5 = v[6 * a + 3, base:base + count], v[6 * a + 4, base:base + count], v[6 * a + 5, base:base + count]
             for f in range(count):
-                d0, d1, d2, d3, d4, d5 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], ta[4 * f + 4], ta[4 * f + 5]
-                v0[f] = _4 * d0 - _5 * d2 + d4
-                v1[f] = -_4 * (d1 + d2) + d3 + d4
-                v2[f] = _4 * (d1 - d2) - d3 + d4
-                v3[f] = _2 * (d3 - d1) - d2 + d4
-                v4[f] = _2 * (d1 - d3) - d2 + d4
-                v5[f] = _4 * d1 - _5 * d3 + d5
+                v0[f], v1[f], v2[f], v3[f], v4[f], v5[f] = _b_transpose(
+                    ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], ta[4 * f + 4], ta[4 * f + 5])
             for r in range(rows_per_block):  # each row's last tile again, with its own last two columns
                 f = r * tw + tw - 1
-                d0, d1, d2, d3, d4, d5 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], edge[a, r, 0], edge[a, r, 1]
-                v0[f] = _4 * d0 - _5 * d2 + d4
-                v1[f] = -_4 * (d1 + d2) + d3 + d4
-                v2[f] = _4 * (d1 - d2) - d3 + d4
-                v3[f] = _2 * (d3 - d1) - d2 + d4
-                v4[f] = _2 * (d1 - d3) - d2 + d4
-                v5[f] = _4 * d1 - _5 * d3 + d5
+                v0[f], v1[f], v2[f], v3[f], v4[f], v5[f] = _b_transpose(
+                    ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], edge[a, r, 0], edge[a, r, 1])
 
 
 @jit()
@@ -247,11 +248,7 @@ def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: 
             r0, r1, r2 = m[6 * a, base:base + pb], m[6 * a + 1, base:base + pb], m[6 * a + 2, base:base + pb]
             r3, r4, r5 = m[6 * a + 3, base:base + pb], m[6 * a + 4, base:base + pb], m[6 * a + 5, base:base + pb]
             for f in range(pb):
-                m0, m1, m2, m3, m4, m5 = r0[f], r1[f], r2[f], r3[f], r4[f], r5[f]
-                ta[4 * f] = m0 + (m1 + m2) + (m3 + m4)
-                ta[4 * f + 1] = (m1 - m2) + _2 * (m3 - m4)
-                ta[4 * f + 2] = (m1 + m2) + _4 * (m3 + m4)
-                ta[4 * f + 3] = (m1 - m2) + _8 * (m3 - m4) + m5
+                ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3] = _a_transpose(r0[f], r1[f], r2[f], r3[f], r4[f], r5[f])
         for row in range(row0, min(row0 + rows_per_block, n_images * th)):
             n, ty = row // th, row % th
             s = (row - row0) * span
@@ -259,11 +256,8 @@ def _output_block(m, row0, rows_per_block, th, tw, bias, y, t, out):  # pragma: 
             t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
             for col in range(width):  # then A^T (M A) down the columns
-                m0, m1, m2, m3, m4, m5 = t0[col], t1[col], t2[col], t3[col], t4[col], t5[col]
-                out0[col] = m0 + (m1 + m2) + (m3 + m4) + shift
-                out1[col] = (m1 - m2) + _2 * (m3 - m4) + shift
-                out2[col] = (m1 + m2) + _4 * (m3 + m4) + shift
-                out3[col] = (m1 - m2) + _8 * (m3 - m4) + m5 + shift
+                y0, y1, y2, y3 = _a_transpose(t0[col], t1[col], t2[col], t3[col], t4[col], t5[col])
+                out0[col], out1[col], out2[col], out3[col] = y0 + shift, y1 + shift, y2 + shift, y3 + shift
             for i in range(min(4, height - 4 * ty)):
                 for col in range(width):
                     y[n, k, 4 * ty + i, col] = out[i, col]
@@ -292,26 +286,14 @@ def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, r
             t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
             t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             for col in range(span):  # A g down the columns
-                g0, g1, g2, g3 = i0[col], i1[col], i2[col], i3[col]
-                t0[col] = g0
-                t1[col] = (g0 + g2) + (g1 + g3)
-                t2[col] = (g0 + g2) - (g1 + g3)
-                t3[col] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                t4[col] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                t5[col] = g3
+                t0[col], t1[col], t2[col], t3[col], t4[col], t5[col] = _a(i0[col], i1[col], i2[col], i3[col])
         base = k * stride + offset
         for a in range(6):  # then (A g) A^T along the rows, every tile of the block at once
             ta = t[a]
             o0, o1, o2 = dm[6 * a, base:base + count], dm[6 * a + 1, base:base + count], dm[6 * a + 2, base:base + count]
             o3, o4, o5 = dm[6 * a + 3, base:base + count], dm[6 * a + 4, base:base + count], dm[6 * a + 5, base:base + count]
             for f in range(count):
-                g0, g1, g2, g3 = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3]
-                o0[f] = g0
-                o1[f] = (g0 + g2) + (g1 + g3)
-                o2[f] = (g0 + g2) - (g1 + g3)
-                o3[f] = g0 + _2 * g1 + _4 * g2 + _8 * g3
-                o4[f] = g0 - _2 * g1 + _4 * g2 - _8 * g3
-                o5[f] = g3
+                o0[f], o1[f], o2[f], o3[f], o4[f], o5[f] = _a(ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3])
 
 
 @jit(parallel=True)
