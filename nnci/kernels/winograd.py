@@ -331,11 +331,22 @@ def _transform_for_weight_grad(x, g, top, left, th, tw, rows_per_block, workers,
             _output_adjoint_block(g, row0, run, th, tw, dm, count, row0 * tw, rows, t)
 
 
+@jit(parallel=True)
+def _position_gemms(dm, v, du, workers):  # pragma: no cover - compiled
+    for worker in prange(workers):  # each thread its share of the 36 positions, on single-threaded BLAS
+        for e in range(worker * 36 // workers, (worker + 1) * 36 // workers):
+            np.dot(dm[e], v[e].T, du[e])
+
+
+def _threads() -> int:
+    import numba
+    return numba.get_num_threads()
+
+
 def _blocking(images: int, tiles: tuple[int, int], target: int) -> tuple[int, int]:
     """(tile rows per block, workers): blocks of about `target` tiles (running on across images), but at least
     one block per thread."""
-    import numba
-    threads, rows = numba.get_num_threads(), images * tiles[0]
+    threads, rows = _threads(), images * tiles[0]
     rows_per_block = max(1, min(round(target / tiles[1]), -(-rows // threads)))
     return rows_per_block, max(1, min(threads, -(-rows // rows_per_block)))
 
@@ -355,7 +366,8 @@ def correlate3x3_fast(x: Any, weight: Any, pads: tuple[int, int], out_hw: tuple[
 
 def weight_grad3x3_fast(g: Any, x: Any, pads: tuple[int, int]) -> Any:
     """dW[k, c, i, j] = sum_{n, y, x} g[n, k, y, x] x_padded[n, c, y + i, x + j] as dU = dM V^T: the transforms
-    of the whole batch (compiled, threads over tile rows), then 36 GEMMs contracting over all tiles (BLAS)"""
+    of the whole batch (compiled, threads over tile rows), then 36 GEMMs contracting over all tiles, split over
+    the threads by position (BLAS's own threads split each thin K x C output poorly)"""
     tiles = tiles_for(g.shape[2:])
     count = x.shape[0] * tiles[0] * tiles[1]
     rows_per_block, workers = _blocking(x.shape[0], tiles, BLOCK_TILES)
@@ -364,7 +376,10 @@ def weight_grad3x3_fast(g: Any, x: Any, pads: tuple[int, int]) -> Any:
     _transform_for_weight_grad(np.ascontiguousarray(x), np.ascontiguousarray(g), pads[0], pads[1], tiles[0],
                                tiles[1], rows_per_block, workers, v.reshape(WINDOW * WINDOW, -1),
                                dm.reshape(WINDOW * WINDOW, -1))
-    return filter_transform_adjoint_fast(np.matmul(dm, v.transpose(0, 2, 1)))
+    du = np.empty((WINDOW * WINDOW, g.shape[1], x.shape[1]), x.dtype)
+    with single_threaded_blas():
+        _position_gemms(dm, v, du, min(_threads(), WINDOW * WINDOW))
+    return filter_transform_adjoint_fast(du)
 
 
 # ----- the convolution and its gradients, reference twins -----------------------------------------------
