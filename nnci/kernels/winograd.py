@@ -200,17 +200,14 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
             if n >= n_images:  # past the last image: zero tiles
                 n, ty = 0, (height + top + 8) // 4
             for i in range(6):
-                r = 4 * ty + i - top
+                r, line = 4 * ty + i - top, rows[i]
                 if 0 <= r < height:
-                    for col in range(left):
-                        rows[i, col] = 0
-                    for col in range(width):
-                        rows[i, col + left] = x[n, c, r, col]
-                    for col in range(width + left, span + 2):
-                        rows[i, col] = 0
+                    source = x[n, c, r]
+                    line[:left] = 0
+                    line[left:left + width] = source
+                    line[left + width:span + 2] = 0
                 else:
-                    for col in range(span + 2):
-                        rows[i, col] = 0
+                    line[:span + 2] = 0
             s = (row - row0) * span
             i0, i1, i2, i3, i4, i5 = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
             t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
