@@ -190,7 +190,7 @@ def _a(g0, g1, g2, g3):  # pragma: no cover - compiled
 
 
 @jit()
-def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t, edge):  # pragma: no cover
+def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, rows, t, edge, quads):  # pragma: no cover
     n_images, channels, height, width = x.shape
     span = 4 * tw  # buffer columns per tile row
     count = rows_per_block * tw
@@ -221,11 +221,13 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
         base = c * stride + offset
         for a in range(6):  # then (B^T d) B along the rows, every tile of the block at once
             ta = t[a]  # one-dimensional views: loops over them vectorise, over 2-D indexing they did not
+            q0, q1, q2, q3 = quads[0], quads[1], quads[2], quads[3]
+            for f in range(count + 1):  # columns 4 f + j into q_j: whole groups of four, which LLVM shuffles
+                q0[f], q1[f], q2[f], q3[f] = ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3]
             v0, v1, v2 = v[6 * a, base:base + count], v[6 * a + 1, base:base + count], v[6 * a + 2, base:base + count]
             v3, v4, v5 = v[6 * a + 3, base:base + count], v[6 * a + 4, base:base + count], v[6 * a + 5, base:base + count]
-            for f in range(count):
-                v0[f], v1[f], v2[f], v3[f], v4[f], v5[f] = _b_transpose(
-                    ta[4 * f], ta[4 * f + 1], ta[4 * f + 2], ta[4 * f + 3], ta[4 * f + 4], ta[4 * f + 5])
+            for f in range(count):  # tile f's columns 4 f .. 4 f + 5, all at unit stride
+                v0[f], v1[f], v2[f], v3[f], v4[f], v5[f] = _b_transpose(q0[f], q1[f], q2[f], q3[f], q0[f + 1], q1[f + 1])
             for r in range(rows_per_block):  # each row's last tile again, with its own last two columns
                 f = r * tw + tw - 1
                 v0[f], v1[f], v2[f], v3[f], v4[f], v5[f] = _b_transpose(
@@ -304,9 +306,10 @@ def _correlate(x, u, bias, top, left, th, tw, rows_per_block, workers, y):  # pr
         rows = np.empty((6, 4 * tw + 8), x.dtype)
         t = np.empty((6, rows_per_block * 4 * tw + 8), x.dtype)
         edge = np.empty((6, rows_per_block, 2), x.dtype)
+        quads = np.empty((4, pb + 8), x.dtype)
         out = np.empty((4, 4 * tw), x.dtype)
         for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
-            _input_block(x, b * rows_per_block, rows_per_block, th, top, left, tw, v, pb, 0, rows, t, edge)
+            _input_block(x, b * rows_per_block, rows_per_block, th, top, left, tw, v, pb, 0, rows, t, edge, quads)
             for e in range(36):
                 np.dot(u[e], v[e, :channels * pb].reshape(channels, pb), m[e, :out_channels * pb].reshape(out_channels, pb))
             _output_block(m, b * rows_per_block, rows_per_block, th, tw, bias, y, t, out)
@@ -321,10 +324,11 @@ def _transform_for_weight_grad(x, g, top, left, th, tw, rows_per_block, workers,
         rows = np.empty((6, 4 * tw + 8), x.dtype)
         t = np.empty((6, rows_per_block * 4 * tw + 8), x.dtype)
         edge = np.empty((6, rows_per_block, 2), x.dtype)
+        quads = np.empty((4, rows_per_block * tw + 8), x.dtype)
         for b in range(worker * blocks // workers, (worker + 1) * blocks // workers):
             row0 = b * rows_per_block
             run = min(rows_per_block, rows_total - row0)
-            _input_block(x, row0, run, th, top, left, tw, v, count, row0 * tw, rows, t, edge)
+            _input_block(x, row0, run, th, top, left, tw, v, count, row0 * tw, rows, t, edge, quads)
             _output_adjoint_block(g, row0, run, th, tw, dm, count, row0 * tw, rows, t)
 
 
