@@ -112,6 +112,7 @@ def set_num_threads(count: int) -> None:
     _threads["count"] = count
     from . import kernels
     kernels.set_threads(count)
+    kernels.load_blas()  # the kernels' BLAS too, which loads on their first call otherwise and would keep all cores
     from threadpoolctl import threadpool_limits
     threadpool_limits(count, user_api="blas")
 

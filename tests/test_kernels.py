@@ -7,6 +7,10 @@ misplaced tile gives errors of order 1.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -362,3 +366,31 @@ def test_adam_takes_the_twin_for_views_and_mixed_dtypes():
     assert adam._applies(p, np.ones((4, 6), np.float32), p.copy(), p.copy()) == True  # noqa: E712
     assert not adam._applies(p, np.ones((6, 4), np.float32).T, p.copy(), p.copy())
     assert not adam._applies(p.astype(np.float16), np.ones((4, 6), np.float16), p.copy(), p.copy())
+
+
+KERNEL_BLAS_PROBE = """
+import numpy as np
+import nnci
+from threadpoolctl import threadpool_info
+from nnci import kernels
+from nnci.kernels import winograd
+nnci.set_num_threads(1)
+x = np.ones((2, 32, 24, 24), np.float32)
+winograd.correlate3x3(x, np.ones((32, 32, 3, 3), np.float32), (1, 1), (24, 24))
+after_set = sorted(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+nnci.set_num_threads(2)
+with kernels.single_threaded_blas():
+    inside = sorted(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+print(len(after_set), max(after_set), max(inside))
+"""
+
+
+@compiled_only
+def test_thread_limits_reach_the_blas_that_kernels_call():
+    """Numba's np.dot calls SciPy's BLAS, a second library loaded on the first kernel call: set_num_threads(1)
+    before that call, and the kernels' single-threaded context, must hold for it too (else each kernel thread
+    runs a multi-threaded GEMM, and the threads outnumber the cores)."""
+    out = subprocess.run([sys.executable, "-c", KERNEL_BLAS_PROBE], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")})
+    libraries, after_set, inside = (int(v) for v in out.stdout.split())
+    assert libraries >= 1 and after_set == 1 and inside == 1, out.stdout

@@ -51,6 +51,15 @@ def jit(parallel: bool = False, **options: Any) -> Callable:
 prange: Any = numba.prange if compiled else range  # parallel loops in compiled kernels, range in plain Python
 
 
+def load_blas() -> None:
+    """Load the BLAS that compiled kernels call. Numba's np.dot calls SciPy's BLAS, a library of its own beside
+    NumPy's (another OpenBLAS, loaded on the first kernel call): thread limits set through threadpoolctl reach
+    only the libraries loaded when they are set, so it is loaded before any."""
+    if compiled:
+        from numba.np.linalg import ensure_blas
+        ensure_blas()
+
+
 def set_threads(count: int) -> None:
     """Threads for the compiled kernels' parallel loops."""
     if compiled:
@@ -61,10 +70,12 @@ _blas: Any = None
 
 
 def single_threaded_blas() -> Any:
-    """A context in which BLAS calls run on one thread: the compiled kernels' own threads each call BLAS."""
+    """A context in which BLAS calls run on one thread, in every BLAS library loaded (the kernels' among them):
+    the compiled kernels' own threads each call BLAS."""
     global _blas
     if _blas is None:
         from threadpoolctl import ThreadpoolController
+        load_blas()
         _blas = ThreadpoolController()
     return _blas.limit(limits=1, user_api="blas")
 
