@@ -110,7 +110,8 @@ def _winograd_applies(x: Any, weight: Any, stride: tuple[int, int], padding: tup
                       dilation: tuple[int, int], groups: int, training: bool = False) -> bool:
     """Winograd F(4x4, 3x3) runs for compiled float32 3x3 convolutions at stride 1, dilation 1, one group and pads
     0..2 (so the input gradient's pads 2 - p are too); float64 keeps the exact direct path. It pays where its
-    GEMMs are big enough: at least WINOGRAD_MIN_CHANNELS in and out and WINOGRAD_MIN_TILES output tiles (measured
+    GEMMs are big enough: at least WINOGRAD_MIN_CHANNELS in and out, and WINOGRAD_MIN_TILES output tiles or
+    WINOGRAD_MIN_PRODUCTS products per tile position (tiles x C x K) on a map of at least one whole tile (measured
     per layer shape: benchmarks/README.md)."""
     if training and not WINOGRAD_IN_TRAINING:
         return False
@@ -119,10 +120,12 @@ def _winograd_applies(x: Any, weight: Any, stride: tuple[int, int], padding: tup
         return False
     out_hw = (x.shape[2] + padding[0] + padding[1] - 2, x.shape[3] + padding[2] + padding[3] - 2)
     tiles = x.shape[0] * winograd.tiles_for(out_hw)[0] * winograd.tiles_for(out_hw)[1]
-    return min(weight.shape[:2]) >= WINOGRAD_MIN_CHANNELS and tiles >= WINOGRAD_MIN_TILES
+    products = tiles * weight.shape[0] * weight.shape[1]
+    return min(weight.shape[:2]) >= WINOGRAD_MIN_CHANNELS and (
+        tiles >= WINOGRAD_MIN_TILES or (products >= WINOGRAD_MIN_PRODUCTS and min(out_hw) >= winograd.TILE))
 
 
-WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 32, 512
+WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES, WINOGRAD_MIN_PRODUCTS = 32, 512, 4 * 2 ** 20
 # Also for steps that record gradients: with OpenBLAS's threads spinning only briefly after each call (nnci sets
 # OPENBLAS_THREAD_TIMEOUT), the kernels' threads no longer wait for the cores behind them (benchmarks/README.md).
 WINOGRAD_IN_TRAINING = True
