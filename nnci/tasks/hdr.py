@@ -47,7 +47,7 @@ HELP = "deep optics for single-shot HDR: a learned PSF and a U-Net, trained end 
 OPTICS = ("learned", "diffractive", "ideal", "fixed", "doe")
 LOSSES = ("tone-mapped", "sqrt-linear")
 BASELINE_DIR = "ideal-lens"
-SHIPPED = {"learned": "hdr_learned_psf.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
+SHIPPED = {"learned": "hdr_doe.safetensors", "ideal": "hdr_ideal_lens.safetensors"}
 
 
 def _spread_energy(value: Any) -> float:
