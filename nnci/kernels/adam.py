@@ -28,7 +28,7 @@ def adam_update_reference(param: Any, grad: Any, m: Any, v: Any, beta1: float, b
 
 @jit()
 def _adam_update(param, grad, m, v, beta1, beta2, step_size, c2, eps):  # pragma: no cover - compiled
-    b1, b2 = param.dtype.type(beta1), param.dtype.type(beta2)
+    b2 = param.dtype.type(beta2)
     lerp, keep = param.dtype.type(1 - beta1), param.dtype.type(1 - beta2)
     scale, correction, floor = param.dtype.type(step_size), param.dtype.type(c2), param.dtype.type(eps)
     for i in range(param.shape[0]):
