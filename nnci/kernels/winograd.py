@@ -73,42 +73,45 @@ def filter_transform_adjoint_reference(du: Any) -> Any:
 
 
 # The compiled twins keep the filter transforms off BLAS: a BLAS call wakes its thread pool, whose threads then
-# spin for a while on the cores that the next compiled kernel's threads need. The forward's threads each write
-# whole rows of U (one position e), contiguous.
-@jit(parallel=True)
-def _filter_transform(w, kron, u):  # pragma: no cover - compiled
-    pairs = w.shape[0]
-    for e in prange(36):
-        for pair in range(pairs):
-            total = w.dtype.type(0)
-            for i in range(9):
-                total += kron[e, i] * w[pair, i]
-            u[e, pair] = total
-
-
-@jit(parallel=True)
-def _filter_transform_adjoint(du, kron, dw):  # pragma: no cover - compiled
-    pairs = du.shape[1]
-    for pair in prange(pairs):
+# spin for a while on the cores that the next compiled kernel's threads need. Both run on the kernel tap-major
+# ((9, pairs): unit-stride loops over the pairs, which vectorise) and skip G's zeros; one thread, as the whole
+# transform is a few microseconds of arithmetic, less than a parallel launch costs.
+@jit()
+def _filter_transform(taps, kron, u):  # pragma: no cover - compiled
+    for e in range(36):
+        row = u[e]
+        row[:] = 0
         for i in range(9):
-            total = du.dtype.type(0)
-            for e in range(36):
-                total += kron[e, i] * du[e, pair]
-            dw[pair, i] = total
+            if kron[e, i] != 0:
+                weight, tap = kron[e, i], taps[i]
+                for pair in range(row.shape[0]):
+                    row[pair] += weight * tap[pair]
+
+
+@jit()
+def _filter_transform_adjoint(du, kron, taps):  # pragma: no cover - compiled
+    for i in range(9):
+        tap = taps[i]
+        tap[:] = 0
+        for e in range(36):
+            if kron[e, i] != 0:
+                weight, row = kron[e, i], du[e]
+                for pair in range(tap.shape[0]):
+                    tap[pair] += weight * row[pair]
 
 
 def filter_transform_fast(weight: Any) -> Any:
     k, c = weight.shape[:2]
     u = np.empty((WINDOW * WINDOW, k * c), weight.dtype)
-    _filter_transform(np.ascontiguousarray(weight).reshape(k * c, 9), _G_KRON.astype(weight.dtype), u)
+    _filter_transform(np.ascontiguousarray(weight.reshape(k * c, 9).T), _G_KRON.astype(weight.dtype), u)
     return u.reshape(WINDOW * WINDOW, k, c)
 
 
 def filter_transform_adjoint_fast(du: Any) -> Any:
     k, c = du.shape[1:]
-    dw = np.empty((k * c, 9), du.dtype)
-    _filter_transform_adjoint(np.ascontiguousarray(du).reshape(WINDOW * WINDOW, k * c), _G_KRON.astype(du.dtype), dw)
-    return dw.reshape(k, c, 3, 3)
+    taps = np.empty((9, k * c), du.dtype)
+    _filter_transform_adjoint(np.ascontiguousarray(du).reshape(WINDOW * WINDOW, k * c), _G_KRON.astype(du.dtype), taps)
+    return np.ascontiguousarray(taps.T).reshape(k, c, 3, 3)
 
 
 # ----- reference twins ----------------------------------------------------------------------------------
