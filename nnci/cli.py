@@ -270,26 +270,35 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.threads is not None:
         set_num_threads(args.threads)
     elif getattr(args, "action", None) != "train":
+        _shared["threads"] = None
         _share_cores(cores)
+        cores.resharer = lambda: _share_cores(cores)  # again between run's work items (cores.reshare)
     try:
         return _run(args, argv)
     finally:
+        cores.resharer = None
         cores.unregister(entry)
 
 
+_shared: dict = {"threads": None}  # the share this command took last; None before its first count
+
+
 def _share_cores(cores: Any) -> None:
-    """Without --threads, split the cores with the other nnci commands running on this machine. Training keeps
-    all of them: its results depend on the thread count (float sums in another order), and a resumed run must
-    compute what the uninterrupted one did."""
+    """Without --threads, split the cores with the other nnci commands running on this machine (again whenever the
+    count changes). Training keeps all of them: its results depend on the thread count (float sums in another
+    order), and a resumed run must compute what the uninterrupted one did."""
     from . import distributed
     from .backend import set_num_threads
     running = len(cores.running_commands())
-    if running > 1:
-        threads = cores.fair_share(cores.usable_cores(), running)
-        set_num_threads(threads)
-        if distributed.is_main():
-                print(f"nnci: {running - 1} other nnci command{'s' if running > 2 else ''} running: {threads} thread"
-                  f"{'s' if threads > 1 else ''} (--threads N to choose)", file=sys.stderr)
+    threads = cores.fair_share(cores.usable_cores(), running)
+    previous, _shared["threads"] = _shared["threads"], threads
+    if threads == previous or (previous is None and running == 1):  # unchanged, or alone from the start: all cores
+        return
+    set_num_threads(threads)
+    if distributed.is_main():
+        others = f"{running - 1} other nnci command{'s' if running > 2 else ''}" if running > 1 else "no other nnci command"
+        print(f"nnci: {others} running: {threads} thread{'s' if threads > 1 else ''} (--threads N to choose)",
+              file=sys.stderr)
 
 
 def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 
 def registry() -> Path:
@@ -77,6 +78,17 @@ def register() -> Path | None:
 def unregister(entry: Path | None) -> None:
     if entry is not None:
         entry.unlink(missing_ok=True)
+
+
+resharer: Callable[[], None] | None = None  # set by the CLI when it chose the threads from the registry
+
+
+def reshare() -> None:
+    """Count the running commands again and take this process's share of the cores, if the CLI chose its threads
+    that way (no --threads, not training). Called between the work items of `run` commands: two commands started
+    together may both have counted before the other registered."""
+    if resharer is not None:
+        resharer()
 
 
 def fair_share(cores: int, commands: int) -> int:

@@ -65,3 +65,34 @@ def test_a_command_beside_another_takes_its_share_and_training_keeps_its_threads
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_run_takes_its_share_again_when_another_command_starts_or_ends(tmp_path, monkeypatch, capsys):
+    """Two commands started together may both count before the other registers: run's work loop re-counts before
+    each item, and takes the cores back when the other command has ended."""
+    from nnci import backend, cli
+    from nnci.tasks.common import share_of_work
+    monkeypatch.setenv("NNCI_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr(cores, "usable_cores", lambda: 4)
+    chosen = []
+    monkeypatch.setattr(backend, "set_num_threads", chosen.append)
+    mine = cores.register()
+    other = subprocess.Popen(NNCI_IDLE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        monkeypatch.setitem(cli._shared, "threads", None)
+        cli._share_cores(cores)  # alone at the start: all cores, nothing to set
+        assert chosen == []
+        monkeypatch.setattr(cores, "resharer", lambda: cli._share_cores(cores))
+        items = share_of_work(["a", "b", "c"], True, "testing")
+        (tmp_path / str(other.pid)).touch()  # the other command registers after this one counted
+        assert next(items) == "a" and chosen == [2]
+        assert next(items) == "b" and chosen == [2]  # unchanged: nothing set again
+        other.kill()
+        other.wait()
+        assert next(items) == "c" and chosen == [2, 4]
+    finally:
+        other.kill()
+        other.wait()
+        cores.unregister(mine)
+    err = capsys.readouterr().err
+    assert "nnci: 1 other nnci command running: 2 threads" in err and "nnci: no other nnci command running: 4" in err

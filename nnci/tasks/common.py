@@ -295,10 +295,13 @@ def write_results(path: Path, rows: list[dict], header: list[str], cells: Callab
 
 def share_of_work(items: list, quiet: bool, what: str) -> Any:
     """This process's share of run's work items (every item alone; every N-th from its rank under mpiexec -n N,
-    so that each output is written once), with a progress bar."""
-    from .. import distributed
+    so that each output is written once), with a progress bar; before each item the command re-counts the nnci
+    commands running beside it and takes its share of the cores (cores.reshare)."""
+    from .. import cores, distributed
     distributed.barrier()  # every rank has checked the outputs before any rank writes one
-    return progress(distributed.shard(items), quiet, what)
+    for item in progress(distributed.shard(items), quiet, what):
+        cores.reshare()
+        yield item
 
 
 def progress(items: list, quiet: bool, what: str) -> Any:
