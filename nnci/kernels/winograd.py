@@ -73,44 +73,34 @@ def filter_transform_adjoint_reference(du: Any) -> Any:
 
 
 # The compiled twins keep the filter transforms off BLAS: a BLAS call wakes its thread pool, whose threads then
-# spin for a while on the cores that the next compiled kernel's threads need. Both run on the kernel tap-major
-# ((9, pairs): unit-stride loops over the pairs, which vectorise) and skip G's zeros; one thread, as the whole
-# transform is a few microseconds of arithmetic, less than a parallel launch costs.
+# spin for a while on the cores that the next compiled kernel's threads need. Both are one small matrix (G (x) G,
+# or its transpose) times the kernel held tap-major ((9, pairs): unit-stride loops over the pairs, which
+# vectorise), skipping the matrix's zeros; one thread, as the whole transform is a few microseconds of
+# arithmetic, less than a parallel launch costs.
 @jit()
-def _filter_transform(taps, kron, u):  # pragma: no cover - compiled
-    for e in range(36):
-        row = u[e]
-        row[:] = 0
-        for i in range(9):
-            if kron[e, i] != 0:
-                weight, tap = kron[e, i], taps[i]
-                for pair in range(row.shape[0]):
-                    row[pair] += weight * tap[pair]
-
-
-@jit()
-def _filter_transform_adjoint(du, kron, taps):  # pragma: no cover - compiled
-    for i in range(9):
-        tap = taps[i]
-        tap[:] = 0
-        for e in range(36):
-            if kron[e, i] != 0:
-                weight, row = kron[e, i], du[e]
-                for pair in range(tap.shape[0]):
-                    tap[pair] += weight * row[pair]
+def _sparse_rows_product(matrix, rows, out):  # pragma: no cover - compiled
+    for r in range(matrix.shape[0]):
+        target = out[r]
+        target[:] = 0
+        for s in range(matrix.shape[1]):
+            if matrix[r, s] != 0:
+                weight, source = matrix[r, s], rows[s]
+                for pair in range(target.shape[0]):
+                    target[pair] += weight * source[pair]
 
 
 def filter_transform_fast(weight: Any) -> Any:
     k, c = weight.shape[:2]
     u = np.empty((WINDOW * WINDOW, k * c), weight.dtype)
-    _filter_transform(np.ascontiguousarray(weight.reshape(k * c, 9).T), _G_KRON.astype(weight.dtype), u)
+    _sparse_rows_product(_G_KRON.astype(weight.dtype), np.ascontiguousarray(weight.reshape(k * c, 9).T), u)
     return u.reshape(WINDOW * WINDOW, k, c)
 
 
 def filter_transform_adjoint_fast(du: Any) -> Any:
     k, c = du.shape[1:]
     taps = np.empty((9, k * c), du.dtype)
-    _filter_transform_adjoint(np.ascontiguousarray(du).reshape(WINDOW * WINDOW, k * c), _G_KRON.astype(du.dtype), taps)
+    _sparse_rows_product(np.ascontiguousarray(_G_KRON.T, du.dtype), np.ascontiguousarray(du).reshape(WINDOW * WINDOW, k * c),
+                         taps)
     return np.ascontiguousarray(taps.T).reshape(k, c, 3, 3)
 
 
