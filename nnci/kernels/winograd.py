@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import choose, jit, prange, single_threaded_blas
+from . import choose, jit, numba, prange, single_threaded_blas
 
 B_T = np.array([[4, 0, -5, 0, 1, 0],
                 [0, -4, -4, 1, 1, 0],
@@ -332,15 +332,10 @@ def _position_gemms(dm, v, du, workers):  # pragma: no cover - compiled
             np.dot(dm[e], v[e].T, du[e])
 
 
-def _threads() -> int:
-    import numba
-    return numba.get_num_threads()
-
-
 def _blocking(images: int, tiles: tuple[int, int], target: int) -> tuple[int, int]:
     """(tile rows per block, workers): blocks of about `target` tiles (running on across images), but at least
     one block per thread."""
-    threads, rows = _threads(), images * tiles[0]
+    threads, rows = numba.get_num_threads(), images * tiles[0]
     rows_per_block = max(1, min(round(target / tiles[1]), -(-rows // threads)))
     return rows_per_block, max(1, min(threads, -(-rows // rows_per_block)))
 
@@ -372,7 +367,7 @@ def weight_grad3x3_fast(g: Any, x: Any, pads: tuple[int, int]) -> Any:
                                dm.reshape(WINDOW * WINDOW, -1))
     du = np.empty((WINDOW * WINDOW, g.shape[1], x.shape[1]), x.dtype)
     with single_threaded_blas():
-        _position_gemms(dm, v, du, min(_threads(), WINDOW * WINDOW))
+        _position_gemms(dm, v, du, min(numba.get_num_threads(), WINDOW * WINDOW))
     return filter_transform_adjoint_fast(du)
 
 
