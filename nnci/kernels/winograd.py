@@ -207,10 +207,11 @@ def _input_block(x, row0, rows_per_block, th, top, left, tw, v, stride, offset, 
             t3, t4, t5 = t[3, s:s + span], t[4, s:s + span], t[5, s:s + span]
             for q in range(span):  # B^T d down the columns
                 t0[q], t1[q], t2[q], t3[q], t4[q], t5[q] = _b_transpose(i0[q], i1[q], i2[q], i3[q], i4[q], i5[q])
-            for j in range(span, span + 2):
-                e = row - row0
-                (edge[0, e, j - span], edge[1, e, j - span], edge[2, e, j - span], edge[3, e, j - span],
-                 edge[4, e, j - span], edge[5, e, j - span]) = _b_transpose(i0[j], i1[j], i2[j], i3[j], i4[j], i5[j])
+            ends = edge[:, row - row0]  # (6, 2): B^T d of the window's two columns past the row's tiles
+            for j in range(2):
+                q = span + j
+                ends[0, j], ends[1, j], ends[2, j], ends[3, j], ends[4, j], ends[5, j] = _b_transpose(
+                    i0[q], i1[q], i2[q], i3[q], i4[q], i5[q])
         base = c * stride + offset
         for a in range(6):  # then (B^T d) B along the rows, every tile of the block at once
             ta = t[a]  # one-dimensional views: loops over them vectorise, over 2-D indexing they did not
@@ -264,15 +265,12 @@ def _output_adjoint_block(g, row0, rows_per_block, th, tw, dm, stride, offset, r
         for row in range(row0, row0 + rows_per_block):
             n, ty = row // th, row % th
             for i in range(4):
-                r = 4 * ty + i
+                r, line = 4 * ty + i, rows[i]
                 if r < height and n < n_images:
-                    for col in range(width):
-                        rows[i, col] = g[n, k, r, col]
-                    for col in range(width, span):
-                        rows[i, col] = 0
+                    line[:width] = g[n, k, r]
+                    line[width:span] = 0
                 else:
-                    for col in range(span):
-                        rows[i, col] = 0
+                    line[:span] = 0
             s = (row - row0) * span
             i0, i1, i2, i3 = rows[0], rows[1], rows[2], rows[3]
             t0, t1, t2 = t[0, s:s + span], t[1, s:s + span], t[2, s:s + span]
